@@ -1,0 +1,1 @@
+"""Audio I/O: decode anything FFmpeg reads, resample, loudness."""

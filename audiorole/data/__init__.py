@@ -1,0 +1,1 @@
+"""The series folder format, manifests, samplers and collation."""

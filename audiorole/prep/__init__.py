@@ -1,0 +1,1 @@
+"""The dataset pipeline: episodes -> character-grounded audio-text manifests."""

@@ -1,0 +1,1 @@
+"""Lightning callbacks: ARP-Eval at validation, audio samples, adapter-only checkpoints."""

@@ -1,0 +1,1 @@
+"""LightningDataModules: thin adapters over ``audiorole.prep`` and ``audiorole.data``."""

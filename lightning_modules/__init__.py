@@ -1,0 +1,1 @@
+"""LightningModules: thin adapters over the models in ``audiorole.models``."""

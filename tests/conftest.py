@@ -1,0 +1,54 @@
+"""Shared fixtures: compose configs the way train.py does, offline and under tmp dirs."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+import audiorole.utils.resolvers  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = ROOT / "conf"
+
+# Tests never reach a hub or W&B's servers.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    skip_net = pytest.mark.skip(reason="needs the network; set AUDIOROLE_NETWORK_TESTS=1")
+    for item in items:
+        if item.get_closest_marker("gpu") and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+        if item.get_closest_marker("network") and os.environ.get("AUDIOROLE_NETWORK_TESTS") != "1":
+            item.add_marker(skip_net)
+
+
+def compose_config(config_name: str, overrides: list[str], out_dir: Path) -> DictConfig:
+    """Compose like ``@hydra.main`` does, with outputs and data under ``out_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(out_dir / "run")
+        cfg.hydra.job.num = 0
+        cfg.paths.log_dir = str(out_dir / "logs")
+        cfg.paths.data_dir = str(out_dir / "data")
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture
+def make_cfg(tmp_path):
+    def _make(overrides=(), config_name="train"):
+        return compose_config(config_name, list(overrides), tmp_path)
+
+    yield _make
+    GlobalHydra.instance().clear()
