@@ -1,0 +1,106 @@
+"""Generate the "Harbor Lights" demo series into a series folder.
+
+    python -m audiorole.demo.make_demo --out audiorole/demo/series
+
+The defaults reproduce the committed demo; raise ``--episodes`` and
+``--scenes-per-episode`` for a larger series. Everything runs offline
+(espeak-ng, flite, ffmpeg from the OS; piper voice from a wheel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+from pathlib import Path
+
+from . import check
+from .cast import CAST, EVERYONE
+from .formats import encode_audio, write_flac16k, write_registry, write_rttm, write_script, write_srt
+from .mixer import mix_episode
+from .script_writer import fresh_line, write_episode
+from .voices import synthesize
+
+MIX_SR = 48000
+ENROLL_SR = 16000
+ENROLL_CLIPS = 4
+ENROLL_SECONDS = (3.0, 6.0)
+# What the generator owns inside --out; only these are replaced on rerun.
+OUTPUTS = ("episodes", "subtitles", "characters", "truth", "characters.yaml")
+
+
+def episode_file(index: int) -> str:
+    """Alternate containers so both decoders get exercised."""
+    return f"ep{index + 1:02d}" + (".mp3" if index % 2 == 0 else ".ogg")
+
+
+def build_series(out: Path, n_episodes: int, scenes_per_episode: int, seed: int) -> None:
+    _reset(out)
+    # Separate streams so e.g. a longer enrollment search never shifts the episodes.
+    script_rng = random.Random(f"{seed}:script")
+    mix_rng = random.Random(f"{seed}:mix")
+    used_lines: set[str] = set()
+    spoken: dict[str, int] = {}
+    for e in range(n_episodes):
+        name = episode_file(e)
+        stem = Path(name).stem
+        scenes = write_episode(script_rng, scenes_per_episode, used_lines, spoken)
+        clips = [[synthesize(EVERYONE[t.speaker].voice, t.text, MIX_SR) for t in s.turns] for s in scenes]
+        mix = mix_episode(stem, scenes, clips, MIX_SR, mix_rng)
+        encode_audio(mix.audio, MIX_SR, out / "episodes" / name)
+        # Odd episodes name the speaker in the subtitles, even ones do not,
+        # like shows that only sometimes ship speaker-labelled captions.
+        write_srt(mix.utterances, out / "subtitles" / f"{stem}.srt", with_names=(e % 2 == 0))
+        write_rttm(mix.utterances, out / "truth" / f"{stem}.rttm", stem)
+        write_script(mix.utterances, out / "truth" / f"{stem}.script.jsonl")
+        print(f"[make_demo] {name}: {len(mix.utterances)} turns, speech/bed {mix.snr_db:.1f} dB")
+    write_enrollment(out / "characters", random.Random(f"{seed}:enroll"), used_lines)
+    write_registry(out / "characters.yaml")
+
+
+def write_enrollment(root: Path, rng: random.Random, used_lines: set[str]) -> None:
+    """Clean 16 kHz clips per cast member, with sentences unseen in the episodes."""
+    for character in CAST:
+        folder = root / character.slug
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = 0
+        for _ in range(200):
+            text = fresh_line(character.slug, rng, used_lines)
+            audio = synthesize(character.voice, text, ENROLL_SR)
+            if ENROLL_SECONDS[0] <= len(audio) / ENROLL_SR <= ENROLL_SECONDS[1]:
+                kept += 1
+                # Keep peaks below full scale (PCM_16 would clip).
+                audio = audio * min(1.0, 0.9 / float(abs(audio).max()))
+                write_flac16k(audio, folder / f"{character.slug}_{kept:02d}.flac")
+                if kept == ENROLL_CLIPS:
+                    break
+        if kept < ENROLL_CLIPS:
+            raise RuntimeError(f"could not make {ENROLL_CLIPS} enrollment clips for {character.slug}")
+
+
+def _reset(out: Path) -> None:
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    for sub in ("episodes", "subtitles", "characters", "truth"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="series folder to (re)write")
+    parser.add_argument("--episodes", type=int, default=2)
+    parser.add_argument("--scenes-per-episode", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-check", action="store_true", help="skip the summary and voice check")
+    args = parser.parse_args(argv)
+    build_series(args.out, args.episodes, args.scenes_per_episode, args.seed)
+    if not args.no_check:
+        check.report(args.out)
+
+
+if __name__ == "__main__":
+    main()
