@@ -87,3 +87,43 @@ def test_wandb_is_offline_grouped_by_stage_and_tagged(make_cfg, monkeypatch):
 def test_checkpoint_monitors_the_optimised_metric(make_cfg):
     cfg = make_cfg(["stage=semantic"])
     assert cfg.callbacks.model_checkpoint.monitor == cfg.optimized_metric == "val/cp"
+
+
+def test_prepare_config_and_slurm_launcher_compose(make_cfg):
+    cfg = make_cfg(["hydra/launcher=slurm", "data.shard.count=4", "data.shard.index=3"], config_name="prepare")
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
+    assert cfg.data.shard.index == 3 and cfg.data.name == "demo"
+
+
+PREP_GROUPS = {
+    group: sorted(p.stem for p in (CONF_DIR / "data" / "prep" / group).glob("*.yaml"))
+    for group in sorted(p.name for p in (CONF_DIR / "data" / "prep").iterdir() if p.is_dir())
+}
+
+
+@pytest.mark.parametrize("group, option", [(g, o) for g, opts in PREP_GROUPS.items() for o in opts])
+def test_every_prep_backend_composes(make_cfg, group, option):
+    cfg = make_cfg([f"data/prep/{group}={option}"], config_name="prepare")
+    assert list(cfg.data.prep_order) == ["standardise", "diarize", "attribute", "transcribe", "scenes", "postprocess"]
+    node = cfg.data.prep.postprocess[{"filter": "filter", "enhance": "enhancer"}[group]] if group in ("filter", "enhance") else cfg.data.prep[group]
+    assert node._target_.startswith("audiorole.")
+
+
+def _targets(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("_target_"), str):
+            yield node["_target_"]
+        for value in node.values():
+            yield from _targets(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _targets(value)
+
+
+@pytest.mark.parametrize("path", sorted(CONF_DIR.rglob("*.yaml")), ids=lambda p: str(p.relative_to(CONF_DIR)))
+def test_every_target_imports(path):
+    import yaml
+    from hydra.utils import get_object
+
+    for target in _targets(yaml.safe_load(path.read_text()) or {}):
+        assert get_object(target) is not None, target

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audiorole.data.characters import Registry, load_registry
+from audiorole.data.subtitles import read_srt
 from audiorole.errors import SeriesError
 
 MEDIA_SUFFIXES = frozenset(
@@ -81,12 +82,24 @@ def _find_episodes(root: Path, problems: list[Problem]) -> list[Episode]:
             continue
         seen[path.stem] = path
         srt = subtitles_dir / f"{path.stem}.srt"
-        episodes.append(Episode(path.stem, path, srt if srt.is_file() else None))
+        episodes.append(Episode(path.stem, path, _usable_subtitles(srt, problems)))
     if subtitles_dir.is_dir():
         for srt in sorted(subtitles_dir.glob("*.srt")):
             if srt.stem not in seen:
                 problems.append(Problem(srt, f"no episode named '{srt.stem}' in {root / 'episodes'}; rename it to match an episode"))
     return episodes
+
+
+def _usable_subtitles(srt: Path, problems: list[Problem]) -> Path | None:
+    """The SRT if it parses; a malformed one is recorded and the episode runs without subtitles."""
+    if not srt.is_file():
+        return None
+    try:
+        read_srt(srt)
+    except SeriesError as exc:
+        problems.append(Problem(srt, str(exc).removeprefix(f"{srt}: ")))
+        return None
+    return srt
 
 
 def _check_characters(root: Path, registry: Registry, problems: list[Problem]) -> None:

@@ -1,30 +1,43 @@
 """Run the dataset pipeline over a series folder, resumably.
 
-Steps so far: load and check the series folder (layout, registry, subtitles),
-record every per-file problem in ``failures.jsonl`` and write an inventory.
-Each later step (standardise, diarize, attribute, scenes, filter, transcribe,
-enhance, write manifests) reads the previous step's output and writes its own
-under ``out_dir``.
+Each episode goes through the configured steps in order (standardise, diarize,
+attribute, transcribe, scenes, postprocess); each step's result is cached under
+a key of its inputs and config (``audiorole.prep.cache``), so a rerun, after a
+crash or a config change, redoes only unfinished or affected work. A failing
+episode is recorded in ``failures.jsonl`` and the run goes on with the rest.
+Finally the kept replies of all episodes are written as manifests and stats.
 """
 
 import logging
-from dataclasses import dataclass
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from audiorole.data.series import SeriesFolder
-from audiorole.data.subtitles import read_srt
-from audiorole.errors import SeriesError
-from audiorole.utils.atomic import write_json, write_jsonl
+from audiorole.errors import AudioroleError, SeriesError
+from audiorole.prep.cache import digest, file_identity, step_dir
+from audiorole.prep.context import EpisodeContext
+from audiorole.prep.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PrepareResult:
     out_dir: Path
     episodes: int
-    failures: int
-    steps_done: tuple[str, ...]
+    failures: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    steps_done: tuple[str, ...] = ()
+    results: dict[str, dict[str, dict]] = field(default_factory=dict)  # episode -> step -> result
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds spent this run
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
 
 
 def shard_of(items: list, index: int, count: int) -> list:
@@ -34,30 +47,103 @@ def shard_of(items: list, index: int, count: int) -> list:
     return items[index::count]
 
 
-def prepare(series_dir: str | Path, out_dir: str | Path, character: str | None = None,
-            shard_index: int = 0, shard_count: int = 1) -> PrepareResult:
+class LazySteps:
+    """Step objects built from config on first use, so a fully cached run loads no model."""
+
+    def __init__(self, configs: Mapping[str, Any], build):
+        self.configs = configs
+        self._build = build
+        self._built: dict[str, Any] = {}
+
+    def get(self, name: str):
+        if name not in self._built:
+            self._built[name] = self._build(self.configs[name])
+        return self._built[name]
+
+
+def _plain(cfg: Any) -> Any:
+    try:
+        from omegaconf import DictConfig, ListConfig, OmegaConf
+
+        if isinstance(cfg, (DictConfig, ListConfig)):
+            return OmegaConf.to_container(cfg, resolve=True)
+    except ImportError:  # pragma: no cover
+        pass
+    return cfg
+
+
+def _build(cfg: Any):
+    import hydra
+
+    return hydra.utils.instantiate(cfg, _convert_="partial")
+
+
+def run_episode(ctx: EpisodeContext, order: list[str], steps: LazySteps, timings: dict[str, float],
+                on_step=lambda name: None) -> dict[str, dict]:
+    """Run (or reuse) every step for one episode; raises on the first failing step."""
+    upstream = digest(file_identity(ctx.episode.audio),
+                      file_identity(ctx.episode.subtitles) if ctx.episode.subtitles else None,
+                      ctx.shared.get("key"))
+    for name in order:
+        cfg = _plain(steps.configs[name])
+        where = step_dir(ctx.work_dir, name, ctx.episode.id, digest(name, cfg, upstream))
+        if where.done:
+            ctx.results[name] = where.result()
+        else:
+            on_step(name)
+            start = time.perf_counter()
+            out = where.begin()
+            try:
+                ctx.results[name] = where.finish(steps.get(name)(ctx, out))
+            except BaseException as exc:
+                exc.step = name  # type: ignore[attr-defined]
+                raise
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+        upstream = where.key
+    return ctx.results
+
+
+def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any] | None = None,
+            order: list[str] | None = None, character: str | None = None, shard_index: int = 0,
+            shard_count: int = 1, shared=None, finalize=None, build=_build) -> PrepareResult:
+    """Prepare a series. ``steps`` maps step name -> config with ``_target_`` (``None`` skips a step).
+
+    ``shared(series, work_dir)`` computes series-level inputs (voiceprints) once;
+    ``finalize(series, result, out_dir)`` writes manifests and reports.
+    """
     series = SeriesFolder.load(series_dir)
     if character is not None:
         series.registry.get(character, series.root / "characters.yaml")
     out_dir = Path(out_dir)
+    work_dir = out_dir / "work"
+    steps = {k: v for k, v in (steps or {}).items() if v is not None}
+    order = [name for name in (order or list(steps)) if name in steps]
     episodes = shard_of(series.episodes, shard_index, shard_count)
-    failures = [{"file": str(p.file), "step": "series", "error": p.message} for p in series.problems]
-    for episode in episodes:
-        if episode.subtitles is None:
-            continue
-        try:
-            read_srt(episode.subtitles)
-        except SeriesError as exc:
-            failures.append({"file": str(episode.subtitles), "step": "series", "error": str(exc)})
-    for failure in failures:
-        log.warning("%s: %s", failure["file"], failure["error"])
-    write_jsonl(out_dir / "failures.jsonl", failures)
-    write_json(out_dir / "series.json", {
-        "title": series.title,
-        "root": str(series.root),
-        "language": series.registry.language,
-        "episodes": [{"id": e.id, "audio": str(e.audio), "subtitles": str(e.subtitles) if e.subtitles else None} for e in episodes],
-        "characters": {c.name: {"display_name": c.display_name, "enrollment": [str(p) for p in c.enrollment]}
-                       for c in series.registry.characters.values()},
-    })
-    return PrepareResult(out_dir, len(episodes), len(failures), ("series",))
+    result = PrepareResult(out_dir, len(episodes), steps_done=tuple(order))
+    result.failures = [{"file": str(p.file), "step": "series", "error": p.message} for p in series.problems]
+    shared_inputs = shared(series, work_dir) if shared else {}
+    lazy = LazySteps(steps, build)
+
+    with progress_bar() as progress:
+        task = progress.add_task("episodes", total=len(episodes))
+        for episode in episodes:
+            progress.update(task, description=f"{episode.id}")
+            ctx = EpisodeContext(series, episode, work_dir, shared=shared_inputs)
+            try:
+                result.results[episode.id] = run_episode(
+                    ctx, order, lazy, result.timings,
+                    on_step=lambda name: progress.update(task, description=f"{episode.id}: {name}"))
+            except AudioroleError as exc:
+                result.failures.append({"file": str(episode.audio), "step": getattr(exc, "step", "?"), "error": str(exc)})
+            except Exception as exc:  # a bug or a backend crash: keep its traceback, go on with the rest
+                log.debug("".join(traceback.format_exception(exc)))
+                result.failures.append({"file": str(episode.audio), "step": getattr(exc, "step", "?"),
+                                        "error": f"{type(exc).__name__}: {exc}"})
+            result.warnings += [{"file": str(episode.audio), "step": "standardise", "warning": w} for w in ctx.warnings]
+            progress.advance(task)
+
+    for failure in result.failures:
+        log.error("%s [%s]: %s", failure["file"], failure["step"], failure["error"])
+    if finalize:
+        finalize(series, result, out_dir)
+    return result

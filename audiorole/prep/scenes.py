@@ -1,0 +1,62 @@
+"""Step: cut turns into dialogue scenes and make one sample per character reply.
+
+A scene ends at a long pause (no speech for ``scene_gap`` seconds). Each turn
+of a named character becomes a sample whose context is the preceding turns of
+the same scene (speaker, text, time span), up to ``max_context_turns``.
+"""
+
+from pathlib import Path
+
+from audiorole.prep.context import EpisodeContext
+from audiorole.prep.transcribe import load_turns
+from audiorole.prep.turns import Turn
+from audiorole.utils.atomic import write_json
+
+
+def split_scenes(turns: list[Turn], scene_gap: float) -> list[list[Turn]]:
+    scenes: list[list[Turn]] = []
+    latest_end = None
+    for turn in sorted(turns, key=lambda t: t.start):
+        if latest_end is None or turn.start - latest_end >= scene_gap:
+            scenes.append([])
+        scenes[-1].append(turn)
+        latest_end = turn.end if latest_end is None else max(latest_end, turn.end)
+    return scenes
+
+
+def context_entry(turn: Turn, episode: str) -> dict:
+    return {"speaker": turn.character or "unknown", "text": turn.text,
+            "audio": {"episode": episode, "start": round(turn.start, 3), "end": round(turn.end, 3)}}
+
+
+class Scenes:
+    name = "scenes"
+
+    def __init__(self, scene_gap: float = 2.0, max_context_turns: int = 6, min_context_turns: int = 0):
+        self.scene_gap = scene_gap
+        self.max_context_turns = max_context_turns
+        self.min_context_turns = min_context_turns
+
+    def __call__(self, ctx: EpisodeContext, out: Path) -> dict:
+        turns = load_turns(ctx.results["transcribe"]["turns"])
+        samples = []
+        scenes = split_scenes(turns, self.scene_gap)
+        for index, scene in enumerate(scenes):
+            for turn_index, turn in enumerate(scene):
+                turn.scene = index
+                if turn.character is None:
+                    continue  # unknown speakers are context only
+                context = scene[max(0, turn_index - self.max_context_turns): turn_index]
+                if len(context) < self.min_context_turns:
+                    continue
+                samples.append({
+                    "id": f"{ctx.episode.id}-s{index:03d}-t{turn_index:03d}",
+                    "episode": ctx.episode.id, "scene": f"{ctx.episode.id}-s{index:03d}", "turn": turn_index,
+                    "character": turn.character, "start": round(turn.start, 3), "end": round(turn.end, 3),
+                    "text": turn.text, "words": turn.words, "language": turn.language, "asr_logprob": turn.asr_logprob,
+                    "subtitle": turn.subtitle, "overlap": round(turn.overlap, 3),
+                    "context": [context_entry(t, ctx.episode.id) for t in context],
+                })
+        path = out / "samples.json"
+        write_json(path, samples)
+        return {"samples": str(path), "scenes": len(scenes), "replies": len(samples)}

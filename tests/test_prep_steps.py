@@ -1,0 +1,103 @@
+"""Pure logic of the pipeline steps: turns, attribution decisions, scenes, filter rules."""
+
+import numpy as np
+import pytest
+
+from audiorole.data.subtitles import Cue
+from audiorole.prep.attribute import UNKNOWN, Attribute, subtitle_votes
+from audiorole.prep.filter import ReplyFilter
+from audiorole.prep.scenes import split_scenes
+from audiorole.prep.turns import Turn, build_turns
+
+
+def test_build_turns_merges_runs_and_measures_overlap():
+    segs = [(0.0, 1.0, "A"), (1.2, 2.0, "A"), (1.8, 3.0, "B"), (5.0, 5.1, "C"), (3.5, 4.0, "A")]
+    turns = build_turns(segs, merge_gap=0.5, min_duration=0.2)
+    assert [(t.start, t.end, t.cluster) for t in turns] == [(0.0, 2.0, "A"), (1.8, 3.0, "B"), (3.5, 4.0, "A")]
+    assert turns[0].overlap == pytest.approx(0.2) and turns[1].overlap == pytest.approx(0.2)
+    assert turns[2].overlap == 0.0
+
+
+def test_subtitle_votes_map_aliases_to_characters():
+    turns = [Turn(0, 2, "A"), Turn(2.5, 4, "B")]
+    cues = [Cue(0.1, 1.9, "Hi.", "CAPTAIN"), Cue(2.6, 3.9, "Yo.", None), Cue(2.6, 3.0, "x", "NOBODY")]
+    votes = subtitle_votes(turns, cues, {"CAPTAIN": "mara", "MARA": "mara"})
+    assert dict(votes["A"]) == {"mara": pytest.approx(1.8)}
+    assert dict(votes["B"]) == {UNKNOWN: pytest.approx(0.4)}  # named, but not in the registry
+
+
+def test_named_non_cast_speaker_stays_unknown_despite_voiceprint():
+    d = _attr().decide("A", unit([1, 0]), {"mara": unit([1, 0])}, {UNKNOWN: 10.0, "mara": 0.5})
+    assert d["character"] is None and d["by"] == "subtitles"
+
+
+def test_reconcile_splits_unlike_clusters_but_keeps_over_split_ones():
+    embs = {"A": unit([1, 0, 0]), "B": unit([0.95, 0.3, 0]), "C": unit([0.5, 0, 1])}
+    clusters = {c: {"character": "otis", "by": "voiceprint", "similarity": {"otis": s}}
+                for c, s in [("A", 0.93), ("B", 0.85), ("C", 0.61)]}
+    _attr().reconcile(clusters, embs)
+    assert clusters["A"]["character"] == "otis" and clusters["B"]["character"] == "otis"
+    assert clusters["C"]["character"] is None
+
+
+def _attr(**kw):
+    return Attribute(embedder=None, **kw)
+
+
+def unit(v):
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+def test_decide_prefers_clear_subtitle_majority():
+    d = _attr().decide("A", unit([1, 0]), {"mara": unit([0, 1]), "otis": unit([1, 0.01])}, {"mara": 5.0, "otis": 0.5})
+    assert d["character"] == "mara" and d["by"] == "subtitles"
+
+
+def test_decide_voiceprint_needs_level_and_gap():
+    prints = {"mara": unit([1, 0, 0]), "otis": unit([0, 1, 0])}
+    assert _attr().decide("A", unit([1, 0.1, 0]), prints, {})["character"] == "mara"
+    # Close to two characters at once: ambiguous -> unknown.
+    assert _attr(min_gap=0.05).decide("A", unit([1, 1, 0.2]), prints, {})["character"] is None
+    # Far from everyone: unknown.
+    assert _attr().decide("A", unit([0, 0, 1]), prints, {})["character"] is None
+    # Weak subtitle evidence falls back to the voiceprint.
+    assert _attr().decide("A", unit([0.05, 1, 0]), prints, {"mara": 0.5})["character"] == "otis"
+
+
+def test_split_scenes_at_long_pauses_even_with_overlap():
+    turns = [Turn(0, 5, "A"), Turn(1, 2, "B"), Turn(5.5, 6, "B"), Turn(9, 10, "A")]
+    scenes = split_scenes(turns, scene_gap=2.0)
+    assert [[(t.start, t.cluster) for t in s] for s in scenes] == [[(0, "A"), (1, "B"), (5.5, "B")], [(9, "A")]]
+
+
+def sample(**kw):
+    base = {"start": 0.0, "end": 3.0, "overlap": 0.0, "text": "Cast off the lines now.", "language": "en", "subtitle": None}
+    return {**base, **kw}
+
+
+@pytest.mark.parametrize("kw, reason", [
+    ({}, None),
+    ({"end": 0.5}, "too_short"),
+    ({"end": 30.0}, "too_long"),
+    ({"overlap": 1.0}, "overlap"),
+    ({"text": ""}, "no_transcript"),
+    ({"language": "fr"}, "wrong_language"),
+    ({"subtitle": "Cast off the lines now."}, None),
+    ({"subtitle": "Something entirely different was said here."}, "transcript_mismatch"),
+])
+def test_filter_reasons(kw, reason):
+    assert ReplyFilter().reason(sample(**kw)) == reason
+
+
+def test_filter_uses_language_identifier_only_when_confident():
+    sure_fr = ReplyFilter(language_identifier=lambda text: ("fr", 0.99))
+    unsure = ReplyFilter(language_identifier=lambda text: ("fr", 0.2))
+    assert sure_fr.reason(sample()) == "wrong_language"
+    assert unsure.reason(sample()) is None
+
+
+def test_quality_reason():
+    f = ReplyFilter(min_dnsmos=2.5)
+    assert f.quality_reason(3.1) is None and f.quality_reason(2.0) == "low_dnsmos"
+    assert f.quality_reason(float("nan")) == "low_dnsmos"
