@@ -24,7 +24,7 @@ log = logging.getLogger("prepare")
 
 @task_wrapper
 def run(cfg: DictConfig):
-    result = prepare_dataset(cfg.data, cfg.get("character_name"))
+    result = prepare_dataset(cfg.data, cfg.get("character_name"), cfg.get("tokenizer"))
     stats = getattr(result, "stats", {}) or {}
     log.info("dataset at %s: %d replies kept (%.1f min), %d dropped, %d failures",
              cfg.data.out_dir, stats.get("replies_kept", 0), 60 * stats.get("kept_hours", 0.0),

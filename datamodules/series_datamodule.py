@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 
 
 class SeriesDataModule(L.LightningDataModule):
-    def __init__(self, data: DictConfig, character: str):
+    def __init__(self, data: DictConfig, character: str, tokenizer: DictConfig | None = None):
         super().__init__()
         self.data = data
         self.character = character
+        self.tokenizer = tokenizer
         self.prepared = None
 
     def prepare_data(self) -> None:
-        self.prepared = prepare_dataset(self.data, self.character)
+        self.prepared = prepare_dataset(self.data, self.character, self.tokenizer)
         stats = getattr(self.prepared, "stats", {}) or {}
         log.info("dataset at %s: %s replies kept, %d failures (failures.jsonl)",
                  self.data.out_dir, stats.get("replies_kept", "?"), len(self.prepared.failures))

@@ -112,3 +112,13 @@ def test_sigkill_then_rerun_finishes_with_the_same_results(series, tmp_path):
     done_before = before[:-1]  # the last logged call may have been the one killed
     assert not set(done_before) & set(after)
     assert len(after) + len(done_before) in (6, 7)
+
+
+def test_parallel_workers_give_the_same_results(series, tmp_path):
+    steps = {"measure": {"kind": "measure"}, "double": {"kind": "double"}}
+    (series / "episodes" / "broken.wav").write_bytes(b"junk")
+    one = prepare(series, tmp_path / "a", steps=steps, build=prep_fakes.build, workers=1)
+    two = prepare(series, tmp_path / "b", steps=steps, build=prep_fakes.build, workers=2)
+    strip = lambda r: json.loads(json.dumps(r.results).replace(str(tmp_path / "a"), "X").replace(str(tmp_path / "b"), "X"))
+    assert strip(one) == strip(two)
+    assert [f["file"] for f in one.failures] == [f["file"] for f in two.failures]

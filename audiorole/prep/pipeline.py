@@ -9,9 +9,12 @@ Finally the kept replies of all episodes are written as manifests and stats.
 """
 
 import logging
+import multiprocessing
+import os
 import time
 import traceback
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,13 +106,55 @@ def run_episode(ctx: EpisodeContext, order: list[str], steps: LazySteps, timings
     return ctx.results
 
 
+@dataclass
+class EpisodeOutcome:
+    episode: str
+    results: dict | None
+    failure: dict | None
+    warnings: list[dict]
+    timings: dict[str, float]
+
+
+def process_episode(series, episode, work_dir: Path, shared_inputs: dict, order: list[str], steps: LazySteps,
+                    on_step=lambda name: None) -> EpisodeOutcome:
+    """Run one episode; a failure is recorded, never raised, so the batch goes on."""
+    ctx = EpisodeContext(series, episode, work_dir, shared=shared_inputs)
+    timings: dict[str, float] = {}
+    results = failure = None
+    try:
+        results = run_episode(ctx, order, steps, timings, on_step=on_step)
+    except AudioroleError as exc:
+        failure = {"file": str(episode.audio), "step": getattr(exc, "step", "?"), "error": str(exc)}
+    except Exception as exc:  # a bug or a backend crash: keep its traceback, go on with the rest
+        log.debug("".join(traceback.format_exception(exc)))
+        failure = {"file": str(episode.audio), "step": getattr(exc, "step", "?"), "error": f"{type(exc).__name__}: {exc}"}
+    warnings = [{"file": str(episode.audio), "step": "standardise", "warning": w} for w in ctx.warnings]
+    return EpisodeOutcome(episode.id, results, failure, warnings, timings)
+
+
+_WORKER_STEPS: LazySteps | None = None
+
+
+def _init_worker(steps, build, threads: int) -> None:
+    global _WORKER_STEPS
+    import torch
+
+    torch.set_num_threads(threads)  # share the cores instead of oversubscribing them
+    _WORKER_STEPS = LazySteps(steps, build)
+
+
+def _worker_episode(series, episode, work_dir, shared_inputs, order) -> EpisodeOutcome:
+    return process_episode(series, episode, work_dir, shared_inputs, order, _WORKER_STEPS)
+
+
 def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any] | None = None,
             order: list[str] | None = None, character: str | None = None, shard_index: int = 0,
-            shard_count: int = 1, shared=None, finalize=None, build=_build) -> PrepareResult:
+            shard_count: int = 1, shared=None, finalize=None, build=_build, workers: int = 1) -> PrepareResult:
     """Prepare a series. ``steps`` maps step name -> config with ``_target_`` (``None`` skips a step).
 
     ``shared(series, work_dir)`` computes series-level inputs (voiceprints) once;
     ``finalize(series, result, out_dir)`` writes manifests and reports.
+    ``workers > 1`` processes episodes in parallel processes (same results).
     """
     series = SeriesFolder.load(series_dir)
     if character is not None:
@@ -122,25 +167,35 @@ def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any
     result = PrepareResult(out_dir, len(episodes), steps_done=tuple(order))
     result.failures = [{"file": str(p.file), "step": "series", "error": p.message} for p in series.problems]
     shared_inputs = shared(series, work_dir) if shared else {}
-    lazy = LazySteps(steps, build)
 
     with progress_bar() as progress:
         task = progress.add_task("episodes", total=len(episodes))
-        for episode in episodes:
-            progress.update(task, description=f"{episode.id}")
-            ctx = EpisodeContext(series, episode, work_dir, shared=shared_inputs)
-            try:
-                result.results[episode.id] = run_episode(
-                    ctx, order, lazy, result.timings,
-                    on_step=lambda name: progress.update(task, description=f"{episode.id}: {name}"))
-            except AudioroleError as exc:
-                result.failures.append({"file": str(episode.audio), "step": getattr(exc, "step", "?"), "error": str(exc)})
-            except Exception as exc:  # a bug or a backend crash: keep its traceback, go on with the rest
-                log.debug("".join(traceback.format_exception(exc)))
-                result.failures.append({"file": str(episode.audio), "step": getattr(exc, "step", "?"),
-                                        "error": f"{type(exc).__name__}: {exc}"})
-            result.warnings += [{"file": str(episode.audio), "step": "standardise", "warning": w} for w in ctx.warnings]
+
+        def collect(outcome: EpisodeOutcome) -> None:
+            if outcome.results is not None:
+                result.results[outcome.episode] = outcome.results
+            if outcome.failure:
+                result.failures.append(outcome.failure)
+            result.warnings += outcome.warnings
+            for name, seconds in outcome.timings.items():
+                result.timings[name] = result.timings.get(name, 0.0) + seconds
             progress.advance(task)
+
+        if workers <= 1 or len(episodes) <= 1:
+            lazy = LazySteps(steps, build)
+            for episode in episodes:
+                progress.update(task, description=episode.id)
+                collect(process_episode(series, episode, work_dir, shared_inputs, order, lazy,
+                                        on_step=lambda name, ep=episode.id: progress.update(task, description=f"{ep}: {name}")))
+        else:
+            # Episodes are independent: one process each, models loaded once per process.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                     initargs=(steps, build, max(1, (os.cpu_count() or 1) // workers))) as pool:
+                progress.update(task, description=f"{workers} workers")
+                futures = [pool.submit(_worker_episode, series, episode, work_dir, shared_inputs, order) for episode in episodes]
+                for future in as_completed(futures):
+                    collect(future.result())
 
     for failure in result.failures:
         log.error("%s [%s]: %s", failure["file"], failure["step"], failure["error"])

@@ -1,0 +1,104 @@
+"""Token cache: speech tokens of every kept reply and context turn, computed once.
+
+    <prepared>/tokens/<fingerprint>/
+      <episode>.npz     reply:<reply id> and ctx:<start>-<end> -> codes (uint16)
+      index.json        tokenizer name, fingerprint, rate, codebook size, counts
+
+The folder is named by the tokenizer's content hash, so a changed tokenizer
+gets a new cache and an unchanged one is never recomputed. Each episode's file
+is written atomically; a rerun after a crash tokenizes only missing episodes.
+Reply tokens come from the kept (enhanced) clips, which is what the decoder
+learns to reproduce; context tokens from the standardised episode audio.
+"""
+
+import gzip
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from audiorole.audio.decode import load_audio
+from audiorole.prep.progress import progress_bar
+from audiorole.utils.atomic import atomic_path, write_json
+
+
+def span_key(start: float, end: float) -> str:
+    return f"ctx:{start:.3f}-{end:.3f}"
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _episode_audio(prepared: Path) -> dict[str, str]:
+    return {r["id"]: r["sources"][0]["source"] for r in _read_jsonl(prepared / "episodes.jsonl.gz")}
+
+
+def _clip(path: str, sample_rate: int) -> np.ndarray:
+    wave, sr = sf.read(path, dtype="float32")
+    return wave if sr == sample_rate else load_audio(path, sample_rate)
+
+
+def _codes_dtype(codebook_size: int):
+    return np.uint16 if codebook_size <= 65536 else np.int32
+
+
+def build_token_cache(prepared_dir: str | Path, tokenizer) -> Path:
+    """Tokenize what is missing and return the cache folder."""
+    prepared = Path(prepared_dir)
+    root = prepared / "tokens" / tokenizer.fingerprint
+    kept = _read_jsonl(prepared / "kept.jsonl") if (prepared / "kept.jsonl").is_file() else []
+    by_episode = defaultdict(list)
+    for reply in kept:
+        by_episode[reply["episode"]].append(reply)
+    episodes = _episode_audio(prepared) if kept else {}
+    dtype = _codes_dtype(tokenizer.codebook_size)
+    counts = {"replies": 0, "context_turns": 0}
+    with progress_bar() as progress:
+        task = progress.add_task("tokens", total=len(by_episode))
+        for episode, replies in sorted(by_episode.items()):
+            progress.update(task, description=f"tokens: {episode}")
+            path = root / f"{episode}.npz"
+            spans = sorted({(t["audio"]["start"], t["audio"]["end"]) for r in replies for t in r.get("context", [])})
+            counts["replies"] += len(replies)
+            counts["context_turns"] += len(spans)
+            if not path.is_file():
+                audio = load_audio(episodes[episode], tokenizer.sample_rate)
+                sr = tokenizer.sample_rate
+                waves = [_clip(r["audio"], sr) for r in replies] + [audio[int(s * sr): int(e * sr)] for s, e in spans]
+                keys = [f"reply:{r['id']}" for r in replies] + [span_key(s, e) for s, e in spans]
+                codes = tokenizer.encode_many(waves)
+                root.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.savez(f, **{k: c.astype(dtype) for k, c in zip(keys, codes)})
+            progress.advance(task)
+    write_json(root / "index.json", {"tokenizer": tokenizer.name, "fingerprint": tokenizer.fingerprint,
+                                     "frame_rate": tokenizer.frame_rate, "codebook_size": tokenizer.codebook_size,
+                                     "episodes": sorted(by_episode), **counts})
+    return root
+
+
+class TokenCache:
+    """Read access to a built cache (lazy, one episode file at a time)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.index = json.loads((self.root / "index.json").read_text())
+        self._open: dict[str, dict[str, np.ndarray]] = {}
+
+    def _episode(self, episode: str) -> dict[str, np.ndarray]:
+        if episode not in self._open:
+            with np.load(self.root / f"{episode}.npz") as data:
+                self._open[episode] = {k: data[k].astype(np.int64) for k in data.files}
+        return self._open[episode]
+
+    def reply(self, episode: str, reply_id: str) -> np.ndarray:
+        return self._episode(episode)[f"reply:{reply_id}"]
+
+    def context(self, episode: str, start: float, end: float) -> np.ndarray:
+        return self._episode(episode)[span_key(start, end)]

@@ -1,0 +1,73 @@
+"""Fit the offline tokenizer once and reuse it: an idempotent step for pipelines.
+
+The artifact folder is replaced in renames (a temp folder beside it, then
+``os.replace``), so a crash mid-fit leaves the old artifact or none, never half.
+"""
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from audiorole.tokenizers.base import TokenizerError
+from audiorole.tokenizers.offline import OfflineTokenizer, check_settings
+
+log = logging.getLogger(__name__)
+
+
+def _saved_settings(directory: Path) -> dict | None:
+    try:
+        return json.loads((directory / "config.json").read_text()).get("settings")
+    except (OSError, ValueError):
+        return None
+
+
+def _replace_dir(tmp: Path, directory: Path) -> None:
+    # os.replace cannot overwrite a non-empty folder: move the old one aside first.
+    old = None
+    if directory.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".old-{directory.name}-", dir=directory.parent))
+        os.replace(directory, old / directory.name)
+    os.replace(tmp, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def fit_or_load(directory: str | Path, clips_provider: Callable[[], Iterable[np.ndarray]] | Iterable[np.ndarray],
+                *, threads: int = 0, batch_size: int = 1, sample_rate: int | None = None,
+                **settings) -> OfflineTokenizer:
+    """The tokenizer saved in ``directory`` if its settings match ``settings``; else fit on the clips and save it.
+
+    ``clips_provider`` is called (or iterated) only when fitting, so a rerun
+    decodes no audio. Long clips (whole episodes) fit fastest: each 30 s
+    window costs one encoder pass however much speech it holds.
+    """
+    directory = Path(directory)
+    wanted = check_settings(settings)
+    saved = _saved_settings(directory)
+    if saved == wanted:
+        try:
+            return OfflineTokenizer.load(directory, threads=threads, batch_size=batch_size)
+        except TokenizerError as e:
+            log.warning("refitting the offline tokenizer: %s", e)
+    elif saved is not None:
+        changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+        log.info("refitting the offline tokenizer in %s: settings changed (%s)", directory, ", ".join(changed))
+    clips = list(clips_provider() if callable(clips_provider) else clips_provider)
+    if not clips:
+        raise TokenizerError(f"{directory}: no clips to fit the offline tokenizer on; check the dataset has audio")
+    tok = OfflineTokenizer.fit(clips, sample_rate=sample_rate, threads=threads, batch_size=batch_size, **wanted)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
+    try:
+        tok.save(tmp)
+        _replace_dir(tmp, directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("fitted offline tokenizer %s (%d codes) in %s", tok.fingerprint[:12], tok.codebook_size, directory)
+    return tok
