@@ -25,7 +25,7 @@ log = logging.getLogger("prepare")
 @task_wrapper
 def run(cfg: DictConfig):
     result = prepare_dataset(cfg.data, cfg.get("character_name"), cfg.get("tokenizer"))
-    stats = getattr(result, "stats", {}) or {}
+    stats = result.stats
     log.info("dataset at %s: %d replies kept (%.1f min), %d dropped, %d failures",
              cfg.data.out_dir, stats.get("replies_kept", 0), 60 * stats.get("kept_hours", 0.0),
              stats.get("replies_dropped", 0), len(result.failures))

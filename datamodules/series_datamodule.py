@@ -24,6 +24,6 @@ class SeriesDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         self.prepared = prepare_dataset(self.data, self.character, self.tokenizer)
-        stats = getattr(self.prepared, "stats", {}) or {}
+        stats = self.prepared.stats
         log.info("dataset at %s: %s replies kept, %d failures (failures.jsonl)",
                  self.data.out_dir, stats.get("replies_kept", "?"), len(self.prepared.failures))

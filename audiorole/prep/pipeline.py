@@ -37,6 +37,8 @@ class PrepareResult:
     steps_done: tuple[str, ...] = ()
     results: dict[str, dict[str, dict]] = field(default_factory=dict)  # episode -> step -> result
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds spent this run
+    stats: dict = field(default_factory=dict)  # filled by finalize (stats.json)
+    tokens_dir: Path | None = None  # the token cache, when a tokenizer was given
 
     @property
     def ok(self) -> bool:
