@@ -77,10 +77,21 @@ def build_token_cache(prepared_dir: str | Path, tokenizer) -> Path:
                     with open(tmp, "wb") as f:
                         np.savez(f, **{k: c.astype(dtype) for k, c in zip(keys, codes)})
             progress.advance(task)
+    # Which cache the last prepare filled: ranks that did not run prepare_data read this.
+    write_json(root.parent / "latest.json", {"fingerprint": tokenizer.fingerprint})
     write_json(root / "index.json", {"tokenizer": tokenizer.name, "fingerprint": tokenizer.fingerprint,
                                      "frame_rate": tokenizer.frame_rate, "codebook_size": tokenizer.codebook_size,
                                      "episodes": sorted(by_episode), **counts})
     return root
+
+
+def latest_cache(prepared_dir: str | Path) -> Path:
+    from audiorole.errors import AudioroleError
+
+    pointer = Path(prepared_dir) / "tokens" / "latest.json"
+    if not pointer.is_file():
+        raise AudioroleError(f"{pointer} is missing: no token cache yet; run prepare with a tokenizer (tokenizer=offline)")
+    return pointer.parent / json.loads(pointer.read_text())["fingerprint"]
 
 
 class TokenCache:
