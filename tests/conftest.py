@@ -52,3 +52,20 @@ def make_cfg(tmp_path):
 
     yield _make
     GlobalHydra.instance().clear()
+
+
+def espeak_speech(directory: Path, text: str, sample_rate: int = 16000):
+    """Offline synthetic speech (Debian's espeak-ng) as float32 at ``sample_rate``; skips without espeak-ng."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed (apt-get install espeak-ng); needed to synthesise test speech offline")
+    path = Path(directory) / "speech.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
+    wave, sr = sf.read(path, dtype="float32")
+    return soxr.resample(wave, sr, sample_rate).astype(np.float32)

@@ -14,7 +14,7 @@ from audiorole.diarization.clustering import cluster_embeddings
 from audiorole.diarization.der import diarization_error_rate
 from audiorole.diarization.errors import DiarizationError
 from audiorole.diarization.rttm import read_rttm, write_rttm
-from audiorole.speakers.weights import package_file
+from audiorole.utils.weights import package_file
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 SAMPLE_DIR = Path(package_file("pyannote.audio", "sample", "sample.wav")).parent

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from audiorole.enhance import EnhanceError, build_enhancer
+from conftest import espeak_speech
 
 TEXT = "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore."
 
@@ -15,15 +16,7 @@ TEXT = "The quick brown fox jumps over the lazy dog. She sells sea shells by the
 @pytest.fixture(scope="module")
 def speech16k(tmp_path_factory):
     """A few seconds of offline synthetic speech at 16 kHz (espeak-ng from Debian)."""
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed (apt-get install espeak-ng); needed to synthesise test speech offline")
-    import soundfile as sf
-    import soxr
-
-    path = tmp_path_factory.mktemp("speech") / "speech.wav"
-    subprocess.run(["espeak-ng", "-w", str(path), TEXT], check=True, capture_output=True)
-    wave, sr = sf.read(path, dtype="float32")
-    return soxr.resample(wave, sr, 16000).astype(np.float32)
+    return espeak_speech(tmp_path_factory.mktemp("speech"), TEXT)
 
 
 def noisy(clean: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
@@ -110,7 +103,7 @@ def test_chunked_close_to_whole(speech16k):
 
 def test_weights_unpacked_to_cache_and_hash_checked(tmp_path, monkeypatch):
     from audiorole.enhance import dfn3_assets
-    from audiorole.speakers.weights import WeightsError
+    from audiorole.utils.weights import WeightsError
 
     directory = dfn3_assets.model_dir(tmp_path)
     assert directory.is_relative_to(tmp_path) and all((directory / m).is_file() for m in dfn3_assets.MEMBERS)

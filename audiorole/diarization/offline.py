@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from audiorole.diarization.labels import drop_short_turns, relabel_by_first_turn
-from audiorole.speakers.weights import package_file, verified
+from audiorole.utils.weights import package_file, verified
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from audiorole.speakers.weights import WeightsError, package_file, verified
+from audiorole.utils.weights import WeightsError, package_file, verified
 
 ARCHIVE = "DeepFilterNet3_onnx.tar.gz"
 ARCHIVE_SHA256 = "c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616"

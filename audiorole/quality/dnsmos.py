@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from audiorole.errors import AudioroleError
-from audiorole.speakers.weights import package_file, verified
+from audiorole.utils.weights import package_file, verified
 
 SAMPLE_RATE = 16000
 WINDOW = 144160  # 9.01 s at 16 kHz, the primary model's fixed input length

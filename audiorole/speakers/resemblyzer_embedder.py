@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from audiorole.errors import AudioroleError
-from audiorole.speakers.weights import package_file, verified
+from audiorole.utils.weights import package_file, verified
 
 WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"  # resemblyzer 0.1.4 pretrained.pt
 SAMPLE_RATE = 16000

@@ -26,7 +26,8 @@ class WhisperEncoder:
     """Pooled encoder outputs of a CTranslate2 Whisper model (the shipped tiny.en by default)."""
 
     def __init__(self, model_dir: str | Path | None = None, compute_type: str = "float32", threads: int = 0):
-        from audiorole.asr.models import check_ct2_dir, file_sha256, offline_model_dir
+        from audiorole.asr.models import check_ct2_dir, offline_model_dir
+        from audiorole.utils.weights import file_sha256
 
         self.model_dir = offline_model_dir() if model_dir is None else check_ct2_dir(Path(model_dir))
         # The weights' hash enters the tokenizer fingerprint (the shipped model's is verified already).

@@ -30,6 +30,7 @@ def package_file(package: str, *parts: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    # Keyed on size and mtime so a process hashes each (large) file once.
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -37,10 +38,14 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return h.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    st = Path(path).stat()
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
 def verified(path: Path, sha256: str, package: str) -> Path:
     """Return ``path`` if its sha256 matches the pin, else raise a one-line WeightsError."""
-    st = path.stat()
-    got = _sha256(str(path), st.st_size, st.st_mtime_ns)
+    got = file_sha256(path)
     if got != sha256:
         raise WeightsError(
             f"{path}: sha256 {got[:12]}… is not the pinned {sha256[:12]}…; "
