@@ -1,6 +1,12 @@
-"""Score a checkpoint (and baselines) with ARP-Eval.
+"""Score systems (a trained decoder, baselines, ground truth) with ARP-Eval.
 
-    python evaluate.py character=mara ckpt_path=logs/train/runs/.../checkpoints/last.ckpt
+    python evaluate.py character=mara decoder=logs/train/runs/<run>/decoder
+    python evaluate.py systems=[ground_truth,untrained] characters=all
+
+Composes the config, prepares the dataset, builds the evaluator and the selected
+systems, scores them on the held-out replies (``audiorole.eval.run``), writes
+eval.json / eval.md / eval.csv / plots into the run folder, logs the table and
+returns ``return_metric`` (``<system>/<metric>``) for sweeps.
 """
 
 import logging
@@ -8,35 +14,65 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-import audiorole.utils.resolvers  # noqa: F401
+import audiorole.utils.resolvers  # noqa: F401  (registers ${audiorole.*} before Hydra resolves paths)
+from audiorole.errors import ConfigError
+from audiorole.eval.run import flat_metrics, run_evaluation
+from audiorole.eval.table import markdown, result_rows
+from audiorole.eval.threads import torch_threads
 from audiorole.utils.instantiate import instantiate_group
 from audiorole.utils.logging import log_config
 from audiorole.utils.metrics import metric_value
 from audiorole.utils.task import task_wrapper
+from callbacks.logger_media import log_facts, log_table
 
 log = logging.getLogger("evaluate")
+
+
+def _check_optimized(cfg: DictConfig, systems: list) -> None:
+    name = cfg.get("return_metric")
+    if name and name.split("/")[0] not in {s.name for s in systems}:
+        raise ConfigError(f"return_metric={name} names a system that is not selected "
+                          f"({', '.join(s.name for s in systems)}); set return_metric=<system>/ap or null")
+
+
+def _log(loggers: list, report: dict, metrics: dict) -> None:
+    rows = result_rows(report)
+    columns = list(rows[0]) if rows else []
+    for logger in loggers:
+        logger.log_metrics({f"eval/{k}": v for k, v in metrics.items()})
+    log_table(loggers, "eval/table", columns, [[r[c] for c in columns] for r in rows], markdown(report))
+    log_facts(loggers, {"arp_eval/backends": report["backends"],
+                        "arp_eval/train_hours": {c: v["train_hours"] for c, v in report["characters"].items()}})
+    for logger in loggers:
+        logger.save()
 
 
 @task_wrapper
 def evaluate(cfg: DictConfig) -> dict:
     datamodule = hydra.utils.instantiate(cfg.datamodule)
-    if cfg.get("model") is None:
-        datamodule.prepare_data()
-        log.warning("stage '%s' has no model yet: nothing to evaluate (dataset prepared at %s).", cfg.stage_name, cfg.data.out_dir)
-        return {}
-
-    model = hydra.utils.instantiate(cfg.model)
+    datamodule.prepare_data()
+    systems = instantiate_group(cfg.get("systems"))
+    _check_optimized(cfg, systems)
+    evaluator = hydra.utils.instantiate(cfg.eval)
     loggers = instantiate_group(cfg.get("logger"))
-    trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False)
     log_config(cfg, loggers)
-    trainer.validate(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    return dict(trainer.callback_metrics)
+
+    with torch_threads(cfg.get("threads")):
+        report = run_evaluation(evaluator, systems, cfg.data.out_dir, cfg.data.series_dir, cfg.characters,
+                                cfg.paths.output_dir, val_fraction=getattr(datamodule, "val_fraction", 0.15),
+                                seed=getattr(datamodule, "seed", 0), max_items=cfg.get("max_items"),
+                                max_minutes=getattr(datamodule, "max_minutes", None),
+                                save_audio=cfg.get("save_audio", 0))
+    metrics = flat_metrics(report)
+    _log(loggers, report, metrics)
+    log.info("ARP-Eval results in %s:\n%s", cfg.paths.output_dir, markdown(report))
+    return metrics
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> float | None:
     metrics = evaluate(cfg)
-    return metric_value(metrics, cfg.get("optimized_metric")) if metrics else None
+    return metric_value(metrics, cfg.get("return_metric")) if metrics else None
 
 
 if __name__ == "__main__":

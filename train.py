@@ -11,6 +11,7 @@ import logging
 
 import hydra
 import lightning as L
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig
 
 import audiorole.utils.resolvers  # noqa: F401  (registers ${audiorole.*} before Hydra resolves paths)
@@ -34,7 +35,10 @@ def train(cfg: DictConfig) -> dict:
 
     model = hydra.utils.instantiate(cfg.model)
     loggers = instantiate_group(cfg.get("logger"))
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=instantiate_group(cfg.get("callbacks")), logger=loggers or False)
+    callbacks = instantiate_group(cfg.get("callbacks"))
+    if not loggers:  # logger=none: a learning-rate monitor has nowhere to write and Lightning refuses it
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     log_config(cfg, loggers)
 
     if cfg.train:
@@ -44,6 +48,7 @@ def train(cfg: DictConfig) -> dict:
         best = trainer.checkpoint_callback.best_model_path if cfg.train and trainer.checkpoint_callback else None
         trainer.validate(model, datamodule=datamodule, ckpt_path=best or None)
         metrics.update(trainer.callback_metrics)
+    metric_value(metrics, cfg.get("optimized_metric"))  # a metric never logged fails here, as this run's error
     return metrics
 
 

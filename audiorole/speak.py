@@ -4,7 +4,8 @@
     python -m audiorole.speak --decoder DIR --tokens codes.npy --out out.wav [--vocoder VOCODER_DIR] [--steps 10]
 
 Tokens -> mel with the character's flow decoder -> waveform with a trained
-vocoder when given (``audiorole.models.vocoder``), else Griffin-Lim.
+vocoder (``--vocoder``, or the ``vocoder/`` a run exported beside the decoder),
+else Griffin-Lim.
 """
 
 import argparse
@@ -65,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             raise AudioroleError(f"{args.decoder}: not an exported decoder (no config.json); pass a run's decoder/ folder")
         decoder = FlowDecoder.load(args.decoder).eval()
         vocoder = None
-        if args.vocoder:
+        vocoder_dir = args.vocoder or (Path(args.decoder) / "vocoder" if (Path(args.decoder) / "vocoder" / "vocoder.json").is_file() else None)
+        if vocoder_dir:
             from audiorole.models.vocoder.vocoder import Vocoder
 
-            vocoder = Vocoder.load(args.vocoder)
+            vocoder = Vocoder.load(vocoder_dir).for_inference()
         wave = synthesize(_tokens_from_args(args), decoder, vocoder, n_steps=args.steps, seed=args.seed)
         sf.write(args.out, wave, decoder.sample_rate)
     except AudioroleError as exc:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class AcousticDataModule(SeriesDataModule):
     def __init__(self, data, character: str, tokenizer=None, max_duration: float = 40.0, num_buckets: int = 4,
                  crop_seconds: float | None = 2.0, val_fraction: float = 0.15, max_minutes: float | None = None,
-                 num_workers: int = 0, seed: int = 0):
+                 num_workers: int = 0, seed: int = 0, with_wave: bool = True):
         super().__init__(data, character, tokenizer)
         self.max_duration = max_duration
         self.num_buckets = num_buckets
@@ -29,6 +29,7 @@ class AcousticDataModule(SeriesDataModule):
         self.max_minutes = max_minutes
         self.num_workers = num_workers
         self.seed = seed
+        self.with_wave = with_wave  # the vocoder trains on the waveform behind each mel
         self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -52,11 +53,19 @@ class AcousticDataModule(SeriesDataModule):
                                               shuffle=True, seed=self.seed, drop_last=False)
         else:  # validation, or too few replies to bucket: a fixed order
             sampler = SimpleCutSampler(cuts, max_duration=self.max_duration, shuffle=shuffle, seed=self.seed)
-        dataset = AcousticBatches(str(self.token_dir), crop_seconds=crop, seed=self.seed)
+        dataset = AcousticBatches(str(self.token_dir), crop_seconds=crop, seed=self.seed, with_wave=self.with_wave)
         return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_cuts, shuffle=True, crop=self.crop_seconds)
+        loader = self._loader(self.train_cuts, shuffle=True, crop=self.crop_seconds)
+        from audiorole.data.padding import padding_efficiency
+
+        sampler = loader.sampler
+        self.padding_efficiency = padding_efficiency(sampler, self.crop_seconds)
+        sampler.set_epoch(0)  # the estimate walked an epoch: start the real one afresh
+        log.info("train batches: %.1f%% of each padded batch is real audio (%s)", 100 * self.padding_efficiency,
+                 type(sampler).__name__)
+        return loader
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_cuts, shuffle=False, crop=None)

@@ -1,10 +1,20 @@
-"""Acoustic stage: train a character's flow-matching decoder (tokens -> mel) from scratch.
+"""Acoustic stage: train a character's flow-matching decoder (tokens -> mel), and optionally its vocoder.
 
-A thin adapter over ``audiorole.models.flow.FlowDecoder``: losses logged as
-``train/…`` and ``val/…``; at validation each held-out reply is re-synthesised
-from its tokens and its mel compared with the real one (``val/mel_l1``, and the
-encoder-only ``val/prior_l1`` so the flow's gain is measured). At the end of
-training the decoder is exported as an artifact that loads without Lightning.
+A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
+``audiorole.models.vocoder``:
+
+- the decoder trains from scratch (or from a base decoder, ``init_from``);
+- with a ``discriminator`` the HiFi-GAN vocoder trains too, by manual
+  optimisation (discriminator step, then generator step: adversarial + 2·feature
+  matching + 45·mel), jointly with the flow or as a second phase
+  (``vocoder_start_epoch``, ``flow_epochs``); a ``vocoder`` without a
+  discriminator is a fixed (e.g. pretrained) vocoder; none at all: Griffin-Lim;
+- validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of held-out
+  replies) and ``val/prior_l1`` (the encoder alone), so the flow's gain is measured;
+- ``respond(items)`` re-synthesises eval items to waveforms (ARP-Eval's callback
+  scores them);
+- at the end of training the decoder (and a trained vocoder, in ``vocoder/``)
+  is exported as an artifact that loads without Lightning.
 """
 
 import logging
@@ -14,27 +24,107 @@ import lightning as L
 import torch
 from torchmetrics import MeanMetric
 
+from audiorole.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
 class AcousticModule(L.LightningModule):
-    def __init__(self, decoder, optimizer, scheduler=None, n_steps: int = 10, guidance: float = 0.7,
-                 export_dir: str | None = None, val_seed: int = 0):
+    def __init__(self, decoder, optimizer, scheduler=None, vocoder=None, discriminator=None,
+                 vocoder_optimizer=None, vocoder_start_epoch: int = 0, flow_epochs: int | None = None,
+                 vocoder_segment_frames: int = 32, gradient_clip: float | None = None, n_steps: int = 10,
+                 guidance: float = 0.7, init_from: str | None = None, export_dir: str | None = None,
+                 val_seed: int = 0):
         super().__init__()
-        self.save_hyperparameters(ignore=["decoder", "optimizer", "scheduler"])
+        self.save_hyperparameters(ignore=["decoder", "optimizer", "scheduler", "vocoder", "discriminator",
+                                          "vocoder_optimizer"])
         self.decoder = decoder
+        self.vocoder = vocoder
+        self.discriminator = discriminator
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.vocoder_optimizer_factory = vocoder_optimizer
+        if discriminator is not None:
+            if vocoder is None or vocoder_optimizer is None:
+                raise ConfigError("model.discriminator trains a vocoder: set model.vocoder and model.vocoder_optimizer too")
+            from audiorole.models.vocoder import LogMel
+
+            self.automatic_optimization = False  # GAN: two optimisers, stepped by hand
+            self.vocoder_mel = LogMel(self.vocoder.mel_config)
+        if init_from:
+            self._init_decoder(init_from)
         self.val_mel_l1 = MeanMetric()
         self.val_prior_l1 = MeanMetric()
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
+    def _init_decoder(self, path: str) -> None:
+        from audiorole.models.flow.decoder import FlowDecoder
+
+        if not (Path(path) / "config.json").is_file():
+            raise ConfigError(f"model.init_from={path}: not an exported decoder (no config.json); pass a run's decoder/ folder")
+        base = FlowDecoder.load(path)
+        if base.config != self.decoder.config:
+            diff = sorted(k for k in base.config if base.config[k] != self.decoder.config.get(k))
+            raise ConfigError(f"model.init_from={path}: base decoder differs from model.decoder in {diff}; use its config")
+        self.decoder.load_state_dict(base.state_dict())
+        log.info("decoder initialised from %s", path)
+
+    # ---- training ---------------------------------------------------------------------
+    def _trains_flow(self) -> bool:
+        return self.hparams.flow_epochs is None or self.current_epoch < self.hparams.flow_epochs
+
+    def _trains_vocoder(self) -> bool:
+        return self.discriminator is not None and self.current_epoch >= self.hparams.vocoder_start_epoch
+
+    def training_step(self, batch: dict, batch_idx: int):
         bs = batch["tokens"].shape[0]
+        if self.automatic_optimization:
+            out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
+            self._log_train(out, bs)
+            return out["loss"]
+        flow_opt, gen_opt, disc_opt = self.optimizers()
+        if self._trains_flow():
+            out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
+            self._step(flow_opt, out["loss"], self.decoder)
+            self._log_train(out, bs)
+            scheduler = self.lr_schedulers()
+            if scheduler is not None:
+                scheduler.step()
+        if self._trains_vocoder():
+            self._vocoder_step(batch, gen_opt, disc_opt, bs)
+        return None
+
+    def _step(self, opt, loss: torch.Tensor, module: torch.nn.Module) -> None:
+        opt.zero_grad()
+        self.manual_backward(loss)
+        if self.hparams.gradient_clip:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), self.hparams.gradient_clip)
+        opt.step()
+
+    def _vocoder_step(self, batch: dict, gen_opt, disc_opt, bs: int) -> None:
+        from audiorole.models.vocoder import discriminator_loss, generator_loss_total
+        from audiorole.models.vocoder.segments import random_segments
+
+        mel, wave = random_segments(batch["mel"], batch["wave"], batch["mel_lens"],
+                                    self.hparams.vocoder_segment_frames, self.vocoder.hop_length)
+        real = wave.unsqueeze(1)
+        fake = self.vocoder.generator(mel)[..., :real.shape[-1]]
+        real_logits, _ = self.discriminator(real)
+        fake_logits, _ = self.discriminator(fake.detach())
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        self._step(disc_opt, d_loss, self.discriminator)
+        fake_logits, fake_fmaps = self.discriminator(fake)
+        with torch.no_grad():
+            _, real_fmaps = self.discriminator(real)
+        g = generator_loss_total(fake_logits, real_fmaps, fake_fmaps, self.vocoder_mel(fake.squeeze(1)), mel)
+        self._step(gen_opt, g["total"], self.vocoder.generator)
+        self.log_dict({"train/disc_loss": d_loss, "train/gen_loss": g["total"], "train/gen_adv": g["adv"],
+                       "train/gen_fm": g["fm"], "train/gen_mel": g["mel"]}, batch_size=bs)
+
+    def _log_train(self, out: dict, bs: int) -> None:
         for name, value in out.items():
             self.log(f"train/{name}", value, prog_bar=name == "loss", batch_size=bs)
-        return out["loss"]
 
+    # ---- validation -------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
         bs = batch["tokens"].shape[0]
@@ -54,14 +144,53 @@ class AcousticModule(L.LightningModule):
         self.val_mel_l1.reset()
         self.val_prior_l1.reset()
 
+    # ---- inference for ARP-Eval -------------------------------------------------------
+    def synthesis_vocoder(self):
+        """The vocoder re-synthesis uses: a fixed one, a trained one once it has trained, else None (Griffin-Lim)."""
+        if self.vocoder is None:
+            return None
+        if self.discriminator is None or self.current_epoch > self.hparams.vocoder_start_epoch:
+            return self.vocoder
+        return None
+
+    @torch.no_grad()
+    def respond(self, items: list) -> list:
+        """Re-synthesise each eval item's speech tokens in this character's voice."""
+        from audiorole.eval.items import Output
+        from audiorole.speak import synthesize
+
+        was_training = self.training
+        self.eval()
+        try:
+            vocoder = self.synthesis_vocoder()
+            return [Output(wave=synthesize(item.tokens, self.decoder, vocoder, n_steps=self.hparams.n_steps,
+                                           guidance=self.hparams.guidance, seed=self.hparams.val_seed + k),
+                           sample_rate=self.decoder.sample_rate)
+                    for k, item in enumerate(items)]
+        finally:
+            self.train(was_training)
+
+    # ---- optimisers and export --------------------------------------------------------
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.decoder.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        flow_opt = self.optimizer_factory(params=self.decoder.parameters())
+        scheduler = self.scheduler_factory(optimizer=flow_opt) if self.scheduler_factory is not None else None
+        if self.discriminator is None:
+            if scheduler is None:
+                return flow_opt
+            return {"optimizer": flow_opt, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        optimizers = [flow_opt, self.vocoder_optimizer_factory(params=self.vocoder.generator.parameters()),
+                      self.vocoder_optimizer_factory(params=self.discriminator.parameters())]
+        if scheduler is None:
+            return optimizers
+        return optimizers, [{"scheduler": scheduler, "interval": "step"}]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["decoder_config"] = self.decoder.config  # a .ckpt rebuilds its decoder without the run's config
 
     def on_train_end(self) -> None:
-        if self.hparams.export_dir and self.trainer.is_global_zero:
-            path = self.decoder.save(Path(self.hparams.export_dir))
-            log.info("exported decoder to %s", path)
+        if not (self.hparams.export_dir and self.trainer.is_global_zero):
+            return
+        path = self.decoder.save(Path(self.hparams.export_dir))
+        log.info("exported decoder to %s", path)
+        if self.discriminator is not None and self.synthesis_vocoder() is not None:
+            log.info("exported vocoder to %s", self.vocoder.save(path / "vocoder"))

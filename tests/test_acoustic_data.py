@@ -67,3 +67,15 @@ def test_batches_are_aligned_and_padded(prepared):
 
 def torch_allclose(values, target, tol):
     return bool(((values - target).abs() <= tol).all())
+
+
+def test_padding_efficiency_counts_padded_area():
+    from types import SimpleNamespace
+
+    from audiorole.data.padding import padding_efficiency
+
+    cut = lambda d: SimpleNamespace(duration=d)
+    assert padding_efficiency([[cut(1.0), cut(3.0)]]) == 4.0 / 6.0
+    assert padding_efficiency([[cut(1.0)], [cut(3.0)]]) == 1.0
+    assert padding_efficiency([[cut(1.0), cut(3.0)]], crop_seconds=1.0) == 1.0
+    assert padding_efficiency([]) == 1.0

@@ -32,3 +32,135 @@ def test_fit_validate_export(prepared, tmp_path):  # noqa: F811
     loaded = FlowDecoder.load(tmp_path / "decoder")
     tokens = torch.arange(10) % 16
     assert torch.equal(loaded.generate(tokens, n_steps=2, seed=1), module.decoder.eval().generate(tokens, n_steps=2, seed=1))
+
+
+def tiny_gan(**kw):
+    from audiorole.models.vocoder import HifiganDiscriminator, Vocoder
+
+    torch.manual_seed(0)
+    return AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam, lr=3e-3), n_steps=2,
+                          vocoder=Vocoder.from_config({"upsample_initial_channel": 16}),
+                          discriminator=HifiganDiscriminator(width=1 / 32, periods=(2, 3)),
+                          vocoder_optimizer=functools.partial(torch.optim.AdamW, lr=2e-4, betas=(0.8, 0.99)),
+                          vocoder_segment_frames=8, **kw)
+
+
+def quick_trainer(**kw):
+    return L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                     enable_model_summary=False, num_sanity_val_steps=0, **kw)
+
+
+def test_gan_vocoder_trains_jointly_and_exports(prepared, tmp_path):  # noqa: F811
+    from audiorole.models.vocoder import Vocoder
+
+    dm = AcousticDataModule(OmegaConf.create({"out_dir": str(prepared)}), "ann", crop_seconds=1.0, max_duration=8.0)
+    dm.prepare_data = lambda: None
+    module = tiny_gan(export_dir=str(tmp_path / "decoder"))
+    before = {k: v.clone() for k, v in module.vocoder.generator.state_dict().items()}
+    quick_trainer(max_epochs=2).fit(module, dm)
+    m = module.trainer.callback_metrics
+    assert {"train/loss", "train/disc_loss", "train/gen_loss", "train/gen_mel", "val/mel_l1"} <= set(m)
+    after = module.vocoder.generator.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before), "the generator never trained"
+    vocoder = Vocoder.load(tmp_path / "decoder" / "vocoder")
+    mel = torch.randn(80, 12) - 5
+    assert torch.allclose(vocoder(mel), module.vocoder(mel), atol=1e-5)
+
+
+def test_second_phase_freezes_flow_then_trains_vocoder(prepared):  # noqa: F811
+    dm = AcousticDataModule(OmegaConf.create({"out_dir": str(prepared)}), "ann", crop_seconds=1.0, max_duration=8.0)
+    dm.prepare_data = lambda: None
+    module = tiny_gan(vocoder_start_epoch=1, flow_epochs=1)
+    snapshots = []
+
+    class Snapshot(L.Callback):
+        def on_train_epoch_end(self, trainer, pl_module):
+            snapshots.append(({k: v.clone() for k, v in pl_module.decoder.state_dict().items()},
+                              {k: v.clone() for k, v in pl_module.vocoder.generator.state_dict().items()},
+                              "train/gen_loss" in trainer.callback_metrics))
+
+    start_flow = {k: v.clone() for k, v in module.decoder.state_dict().items()}
+    start_voc = {k: v.clone() for k, v in module.vocoder.generator.state_dict().items()}
+    quick_trainer(max_epochs=2, callbacks=[Snapshot()]).fit(module, dm)
+    (flow1, voc1, gan1), (flow2, voc2, gan2) = snapshots
+    changed = lambda a, b: any(not torch.equal(a[k], b[k]) for k in a)
+    assert changed(start_flow, flow1) and not changed(start_voc, voc1) and not gan1  # phase 1: flow only
+    assert not changed(flow1, flow2) and changed(voc1, voc2) and gan2                # phase 2: vocoder only
+
+
+def test_init_from_a_base_decoder_and_mismatch_is_one_line(tmp_path):
+    import pytest
+
+    from audiorole.errors import ConfigError
+
+    base = tiny_decoder()
+    base.save(tmp_path / "base")
+    module = AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam), init_from=str(tmp_path / "base"))
+    assert all(torch.equal(a, b) for a, b in zip(base.state_dict().values(), module.decoder.state_dict().values()))
+    bigger = FlowDecoder(codebook_size=16, d_model=48, encoder_layers=1, heads=2, estimator_channels=[32],
+                         estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16)
+    with pytest.raises(ConfigError, match="d_model"):
+        AcousticModule(bigger, functools.partial(torch.optim.Adam), init_from=str(tmp_path / "base"))
+    with pytest.raises(ConfigError, match="no config.json"):
+        AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam), init_from=str(tmp_path / "nothing"))
+
+
+def test_respond_resynthesises_items_deterministically():
+    import numpy as np
+
+    from audiorole.eval.items import EvalItem
+
+    module = AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam), n_steps=2)
+    items = [EvalItem(id=f"r{i}", character="ann", episode="ep1", scene="s", turn=i, text="hi", audio=None,
+                      tokens=np.arange(5 + i) % 16) for i in range(2)]
+    first, again = module.respond(items), module.respond(items)
+    assert module.training  # restored
+    for item, out, out2 in zip(items, first, again):
+        assert out.sample_rate == 22050 and out.text is None
+        assert len(out.wave) == module.decoder.frames_for_tokens(torch.tensor(len(item.tokens))).item() * 256
+        assert np.array_equal(out.wave, out2.wave)
+
+
+def test_killed_mid_epoch_resumes_from_last_ckpt(prepared, tmp_path):  # noqa: F811
+    """SIGKILL mid-epoch, resume from last.ckpt: steps, optimiser state and the loss curve carry on."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    job = [sys.executable, str(Path(__file__).with_name("acoustic_resume_job.py")), str(prepared)]
+    killed = subprocess.run(job + [str(tmp_path / "a"), "--kill-at", "10"], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    before = [json.loads(x) for x in (tmp_path / "a" / "losses.jsonl").read_text().splitlines()]
+    ckpt = torch.load(tmp_path / "a" / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
+    saved_step = ckpt["global_step"]
+    assert 0 < saved_step < 10 and ckpt["optimizer_states"][0]["state"], "no mid-run checkpoint with Adam state"
+    steps_per_epoch = max(r["batch"] for r in before if r["epoch"] == 0) + 1
+    assert saved_step % steps_per_epoch, "the checkpoint should be mid-epoch for this test to mean anything"
+
+    resumed = subprocess.run(job + [str(tmp_path / "b"), "--resume", str(tmp_path / "a" / "checkpoints" / "last.ckpt")],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = [json.loads(x) for x in (tmp_path / "b" / "losses.jsonl").read_text().splitlines()]
+    assert after[0]["step"] == saved_step + 1  # the step counter carries on
+    initial = sum(r["loss"] for r in before[:2]) / 2
+    at_kill = sum(r["loss"] for r in before if saved_step - 2 < r["step"] <= saved_step) / 2
+    at_resume = sum(r["loss"] for r in after[:2]) / 2
+    # the curve continues: nowhere near the from-scratch loss, close to where it stopped
+    assert at_resume < initial - 0.5 * (initial - at_kill), (initial, at_kill, at_resume)
+    assert abs(at_resume - at_kill) < 0.5 * (initial - at_kill), (initial, at_kill, at_resume)
+
+
+def test_ema_weights_are_what_gets_exported(prepared, tmp_path):  # noqa: F811
+    from lightning.pytorch.callbacks import EMAWeightAveraging
+
+    dm = AcousticDataModule(OmegaConf.create({"out_dir": str(prepared)}), "ann", crop_seconds=1.0, max_duration=4.0)
+    dm.prepare_data = lambda: None
+    torch.manual_seed(0)
+    module = AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam, lr=3e-3), n_steps=2,
+                            export_dir=str(tmp_path / "decoder"))
+    ema = EMAWeightAveraging(decay=0.9)
+    quick_trainer(max_epochs=2, callbacks=[ema]).fit(module, dm)
+    averaged = ema._average_model.module.decoder.state_dict()
+    exported = FlowDecoder.load(tmp_path / "decoder").state_dict()
+    assert all(torch.allclose(exported[k], averaged[k]) for k in exported)

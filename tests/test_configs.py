@@ -86,7 +86,7 @@ def test_wandb_is_offline_grouped_by_stage_and_tagged(make_cfg, monkeypatch):
 
 def test_checkpoint_monitors_the_optimised_metric(make_cfg):
     cfg = make_cfg(["stage=semantic"])
-    assert cfg.callbacks.model_checkpoint.monitor == cfg.optimized_metric == "val/cp"
+    assert cfg.callbacks.model_checkpoint.monitor == cfg.optimized_metric == "val/loss"
 
 
 def test_prepare_config_and_slurm_launcher_compose(make_cfg):

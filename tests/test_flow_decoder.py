@@ -137,7 +137,9 @@ def test_generate_is_deterministic_and_honours_n_steps():
     c = model.generate(tokens, n_steps=7, seed=3)
     assert len(calls) == 7 and not torch.equal(a, c)
     with pytest.raises(ValueError):
-        model.generate(tokens, n_steps=0)
+        model.cfm.sample(torch.zeros(1, 80, 4), torch.ones(1, 4, dtype=torch.bool), torch.zeros(1, 80, 4), n_steps=0)
+    with pytest.raises(ValueError):
+        model.generate(tokens, n_steps=-1)
 
 
 def test_guidance_changes_the_output():
@@ -231,3 +233,16 @@ def test_tiny_model_overfits():
         sched.step()
     after = gen_l1()
     assert after * 3 <= before, (before, after)
+
+
+def test_zero_steps_is_the_encoders_prediction():
+    import torch
+
+    from audiorole.models.flow.decoder import FlowDecoder
+
+    torch.manual_seed(0)
+    dec = FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32],
+                      estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16).eval()
+    tokens = torch.arange(9) % 16
+    assert torch.equal(dec.generate(tokens, n_steps=0, seed=1), dec.prior_mel(tokens))
+    assert not torch.equal(dec.generate(tokens, n_steps=2, seed=1), dec.prior_mel(tokens))

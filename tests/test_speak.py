@@ -26,3 +26,22 @@ def test_cli_writes_a_wav_and_explains_bad_input(tmp_path, capsys):
     assert sr == 22050 and len(wave) > 0
     assert main(["--decoder", str(tmp_path), "--tokens", str(tmp_path / "codes.npy"), "--out", str(tmp_path / "x.wav")]) == 2
     assert "not an exported decoder" in capsys.readouterr().err
+
+
+def test_cli_uses_the_vocoder_exported_beside_the_decoder(tmp_path):
+    import torch
+
+    from audiorole.models.vocoder import Vocoder
+
+    decoder = tiny_decoder().eval()
+    decoder.save(tmp_path / "decoder")
+    torch.manual_seed(0)
+    vocoder = Vocoder.from_config({"upsample_initial_channel": 16})
+    vocoder.save(tmp_path / "decoder" / "vocoder")
+    np.save(tmp_path / "codes.npy", np.arange(13) % 16)
+    args = ["--decoder", str(tmp_path / "decoder"), "--tokens", str(tmp_path / "codes.npy"), "--steps", "2"]
+    assert main(args + ["--out", str(tmp_path / "auto.wav")]) == 0
+    expected = synthesize(np.arange(13) % 16, decoder, vocoder.for_inference(), n_steps=2, seed=0)
+    auto, _ = sf.read(tmp_path / "auto.wav", dtype="float32")
+    assert np.allclose(auto, expected, atol=1e-4)
+    assert not np.allclose(auto, synthesize(np.arange(13) % 16, decoder, None, n_steps=2, seed=0)[:len(auto)], atol=1e-3)

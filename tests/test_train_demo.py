@@ -20,3 +20,9 @@ def test_train_acoustic_demo_end_to_end(tmp_path):
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "decoder" / "config.json").is_file() and (run / "decoder" / "model.safetensors").is_file()
     assert list((run / "wandb").glob("offline-run-*"))
+    import json
+
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "ok" and record["optimized_metric"]["name"] == "val/ap"
+    assert {"val/ap", "val/ap_margin", "val/aq", "val/mel_l1"} <= set(record["metrics"])
+    assert list((run / "samples").glob("epoch_*/*.wav")), "ARP-Eval wrote no audio samples"

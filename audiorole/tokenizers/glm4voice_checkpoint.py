@@ -18,46 +18,16 @@ import os
 from pathlib import Path
 
 from audiorole.tokenizers.base import TokenizerError
+from audiorole.utils.hub import local_or_hub, one_line
 
 CONFIG = "config.json"
 PREPROCESSOR = "preprocessor_config.json"
 PREFIXES = ("model.encoder.", "encoder.", "model.")
-HUB_HINT = ("download it on a networked machine (huggingface-cli download {repo} --local-dir DIR) "
-            "and pass source=DIR")
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"[:200]
-
-
-def _looks_local(source: str) -> bool:
-    # Hub ids are exactly "owner/name"; anything else that is not a dir is a path typo.
-    return source.startswith(("/", ".", "~")) or source.count("/") != 1 or os.sep != "/" and os.sep in source
-
-
 def resolve_source(source: str | os.PathLike, token_env: str | None = "HF_TOKEN", revision: str | None = None) -> Path:
-    """A local checkpoint dir as is, or a hub id fetched with ``snapshot_download``."""
-    text = str(source)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return path
-    if path.exists() or _looks_local(text):
-        raise TokenizerError(f"{text}: no such checkpoint directory; give a local dir holding {CONFIG}, "
-                             f"{PREPROCESSOR} and model.safetensors, or a hub id like THUDM/glm-4-voice-tokenizer")
-    token = os.environ.get(token_env) if token_env else None
-    try:
-        from huggingface_hub import snapshot_download
-
-        fetched = snapshot_download(text, revision=revision, token=token or None,
-                                    allow_patterns=["*.json", "*.safetensors"])
-        if not any(Path(fetched).glob("*.safetensors")):  # older uploads only have a .bin
-            fetched = snapshot_download(text, revision=revision, token=token or None,
-                                        allow_patterns=["*.json", "pytorch_model*.bin"])
-    except Exception as e:  # offline, unknown repo, auth: all end the same way for the user
-        raise TokenizerError(f"{text}: not a local directory and fetching it from the Hugging Face hub failed "
-                             f"({_one_line(e)}); " + HUB_HINT.format(repo=text)) from None
-    return Path(fetched)
+    """A local checkpoint dir as is, or a hub id fetched with ``snapshot_download`` (older uploads: a .bin)."""
+    return local_or_hub(source, TokenizerError, f"{CONFIG}, {PREPROCESSOR} and model.safetensors",
+                        "THUDM/glm-4-voice-tokenizer", (("*.json", "*.safetensors"), ("*.json", "pytorch_model*.bin")),
+                        token_env, revision)
 
 
 def read_json(path: Path) -> dict:
@@ -66,7 +36,7 @@ def read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except ValueError as e:
-        raise TokenizerError(f"{path}: not valid JSON ({_one_line(e)}); re-download the checkpoint") from None
+        raise TokenizerError(f"{path}: not valid JSON ({one_line(e)}); re-download the checkpoint") from None
 
 
 def weight_files(root: Path) -> list[Path]:
@@ -95,7 +65,7 @@ def read_state_dict(root: Path) -> dict:
             else:
                 state.update(torch.load(path, map_location="cpu", weights_only=True))
         except Exception as e:
-            raise TokenizerError(f"{path}: cannot read weights ({_one_line(e)}); re-download the checkpoint") from None
+            raise TokenizerError(f"{path}: cannot read weights ({one_line(e)}); re-download the checkpoint") from None
     return state
 
 

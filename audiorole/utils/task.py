@@ -3,22 +3,23 @@
 Errors a user can fix (``AudioroleError``, a missing ``???`` config value) are
 printed as one line without a traceback. In a multirun sweep a failed job is
 recorded in its run folder and the sweep goes on; in a single run the process
-exits with status 2.
+exits with status 2. Every run, failed or not, leaves ``run.json`` in its output
+folder (``audiorole.utils.run_record``).
 """
 
 import functools
-import json
 import logging
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from audiorole.errors import AudioroleError, ConfigError
+from audiorole.utils.run_record import write_run_record
 
 log = logging.getLogger(__name__)
 
@@ -87,31 +88,30 @@ def _report(message: str) -> None:
         print(f"error: {message}", file=sys.stderr)
 
 
-def _record_failure(cfg: DictConfig, message: str) -> None:
-    out = cfg.get("paths", {}).get("output_dir") if cfg.get("paths") else None
-    if out:
-        path = Path(out) / "failed.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"error": message}) + "\n")
-
-
 def task_wrapper(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         # Offline unless the user opted in with WANDB_MODE=online.
         os.environ.setdefault("WANDB_MODE", "offline")
         exit_code = 0
+        start = time.perf_counter()
         try:
             check_required(cfg)
-            return task(cfg)
+            result = task(cfg)
+            metrics = result if isinstance(result, Mapping) else None
+            write_run_record(cfg, "ok", metrics, wall_seconds=time.perf_counter() - start)
+            return result
         except Exception as exc:
             exit_code = 1
             message = user_error(exc)
+            # A bug keeps its traceback in the log; the record gets its one-line summary.
+            first_line = (str(exc).splitlines() or [""])[0]
+            write_run_record(cfg, "failed", error=message or f"{type(exc).__name__}: {first_line}",
+                             wall_seconds=time.perf_counter() - start)
             if message is None:
                 raise
             _report(message)
             if _is_multirun():
-                _record_failure(cfg, message)
                 return None
             raise SystemExit(2) from None
         finally:

@@ -1,0 +1,49 @@
+"""What ARP-Eval scores: held-out replies (``EvalItem``) and a system's answers to them (``Output``).
+
+A system (ground truth, a character's decoder, an untrained decoder, the
+semantic model, ...) turns each item into an ``Output``. Outputs with no text
+are transcribed before the text metrics (CQ, CP) score them.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ContextTurn:
+    speaker: str          # a character name, or "unknown"
+    text: str
+    episode: str
+    start: float          # seconds in the standardised episode
+    end: float
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    id: str
+    character: str
+    episode: str
+    scene: str
+    turn: int
+    text: str                                   # the reference reply's transcript
+    audio: Path                                 # the reference reply's kept clip
+    tokens: np.ndarray | None = None            # its speech tokens from the token cache
+    context: tuple[ContextTurn, ...] = field(default=())
+
+
+@dataclass
+class Output:
+    wave: np.ndarray                            # float32 mono
+    sample_rate: int
+    text: str | None = None                     # None: transcribe before CQ/CP
+
+
+class System(Protocol):
+    """Anything that answers eval items; ``name`` labels its row in the results table."""
+
+    name: str
+
+    def respond(self, items: list[EvalItem]) -> list[Output]: ...

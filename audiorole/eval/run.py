@@ -1,0 +1,219 @@
+"""Score systems on held-out replies and write the results (no Lightning here; ``evaluate.py`` drives it).
+
+For each character: its held-out items (the acoustic stage's validation scenes), the hours of
+training audio behind its decoder. For each system and character: outputs -> evaluator scores
+-> multi-turn consistency. The report (``eval.json``) holds metrics per system (over all items
+and per character), per-item scores, backends, counts and timings; ``write_report`` adds the
+Markdown table, the CSV and one bar chart per metric.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from audiorole.errors import AudioroleError, ConfigError
+from audiorole.eval.consistency import multi_turn_consistency
+from audiorole.eval.eval_set import enrollment_clips, held_out_items, training_lines
+from audiorole.eval.items import EvalItem, Output
+from audiorole.utils.atomic import write_json
+
+log = logging.getLogger(__name__)
+ALL_CHARACTERS = "all"
+
+
+@dataclass
+class References:
+    """What the evaluator compares against: enrollment clips (AP), training lines (CP), personas (judge CP)."""
+
+    enrollment: dict[str, list[Path]]
+    training_lines: dict[str, list[str]]
+    personas: dict[str, str]
+
+
+def load_references(prepared_dir, series_dir, val_fraction: float = 0.15, seed: int = 0) -> References:
+    from audiorole.data.series import SeriesFolder
+
+    registry = SeriesFolder.load(series_dir).registry
+    return References(enrollment=enrollment_clips(series_dir),
+                      training_lines=training_lines(prepared_dir, val_fraction=val_fraction, seed=seed),
+                      personas={name: c.persona for name, c in registry.characters.items() if c.persona})
+
+
+def prepare_evaluator(evaluator, references: References) -> None:
+    evaluator.prepare(references.enrollment, references.training_lines, personas=references.personas or None)
+
+
+def _character_cuts(prepared_dir):
+    from lhotse import load_manifest_lazy
+
+    path = Path(prepared_dir) / "cuts.jsonl.gz"
+    if not path.is_file():
+        raise AudioroleError(f"{path}: no prepared dataset; run `python -m audiorole.prepare data=...` first")
+    return load_manifest_lazy(path)
+
+
+def resolve_characters(requested, prepared_dir) -> list[str]:
+    """``"all"`` (or a list holding it) -> every character with kept replies; else the list as given."""
+    names = [requested] if isinstance(requested, str) else [str(c) for c in requested]
+    if not names:
+        raise ConfigError("characters is empty; name one or more (characters=[mara,otis]) or characters=all")
+    if ALL_CHARACTERS in names:
+        return sorted({c.supervisions[0].speaker for c in _character_cuts(prepared_dir)})
+    return list(dict.fromkeys(names))
+
+
+def training_hours(prepared_dir, characters: list[str], val_fraction: float = 0.15, seed: int = 0,
+                   max_minutes: float | None = None) -> dict[str, float]:
+    """Hours of each character's training split (capped like the acoustic stage when ``max_minutes`` is set)."""
+    from audiorole.data.acoustic_split import cap_minutes, character_cuts, split_by_scene
+
+    cuts = _character_cuts(prepared_dir)
+    hours = {}
+    for character in characters:
+        train, _ = split_by_scene(character_cuts(cuts, character), val_fraction, seed)
+        hours[character] = sum(c.duration for c in cap_minutes(train, max_minutes, seed)) / 3600.0
+    return hours
+
+
+def _check_outputs(name: str, items: list[EvalItem], outputs: list[Output]) -> None:
+    if len(outputs) != len(items):
+        raise AudioroleError(f"system '{name}' answered {len(outputs)} of {len(items)} items; respond() must "
+                             "return one Output per item, in order")
+    for item, out in zip(items, outputs):
+        if out.wave is None or len(out.wave) == 0:
+            raise AudioroleError(f"system '{name}' produced no audio for item {item.id}")
+
+
+def _add_counts(total: dict, counts: dict) -> None:
+    for key, value in (counts or {}).items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+
+
+def _weighted_metrics(blocks: list[dict]) -> dict:
+    """Item-weighted mean of per-character metrics (a metric missing for a character is left out of it)."""
+    keys = list(dict.fromkeys(k for b in blocks for k in b["metrics"]))
+    out = {}
+    for key in keys:
+        pairs = [(b["metrics"][key], b["items"]) for b in blocks
+                 if isinstance(b["metrics"].get(key), (int, float)) and math.isfinite(b["metrics"][key])]
+        weight = sum(n for _, n in pairs)
+        out[key] = sum(v * n for v, n in pairs) / weight if weight else None
+    return out
+
+
+def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]], samples_dir: Path | None = None,
+                 save_audio: int = 0) -> dict:
+    """Answer and score every character's items with one system; the system's block of the report."""
+    from audiorole.eval.samples import safe_name, write_samples
+
+    name = system.name
+    per_character, per_item, backends, counts = {}, [], {}, {}
+    seconds = {"respond": 0.0, "score": 0.0}
+    all_items = []
+    for character, items in items_by_character.items():
+        t0 = time.perf_counter()
+        outputs = system.respond(items)
+        t1 = time.perf_counter()
+        _check_outputs(name, items, outputs)
+        result = evaluator.score(items, outputs)
+        t2 = time.perf_counter()
+        seconds["respond"] += t1 - t0
+        seconds["score"] += t2 - t1
+        log.info("%s on %s (%d items): %s", name, character, len(items),
+                 ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items() if isinstance(v, float)))
+        per_character[character] = {"metrics": dict(result.metrics), "items": len(items),
+                                    "consistency": multi_turn_consistency(items, result.per_item)}
+        per_item += [dict(row, system=name) for row in result.per_item]
+        backends.update(result.backends or {})
+        _add_counts(counts, result.counts)
+        all_items += items
+        if samples_dir is not None and save_audio:
+            write_samples(Path(samples_dir) / safe_name(name) / safe_name(character), items, outputs, save_audio)
+    metrics = (next(iter(per_character.values()))["metrics"] if len(per_character) == 1
+               else _weighted_metrics(list(per_character.values())))
+    describe = getattr(system, "describe", None)
+    return {"name": name, "config": describe() if callable(describe) else {}, "metrics": metrics,
+            "items": len(all_items), "consistency": multi_turn_consistency(all_items, per_item),
+            "per_character": per_character, "per_item": per_item, "backends": backends, "counts": counts,
+            "seconds": {k: round(v, 3) for k, v in seconds.items()}}
+
+
+def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, list[EvalItem]],
+                     hours: dict[str, float] | None = None, out_dir: str | Path | None = None,
+                     save_audio: int = 0) -> dict:
+    """Score every system; the report that ``write_report`` writes."""
+    names = [s.name for s in systems]
+    if not systems:
+        raise ConfigError("no systems to evaluate; select some, e.g. systems=[ground_truth,untrained,decoder]")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"system names repeat ({', '.join(names)}); give each a distinct name")
+    empty = [c for c, items in items_by_character.items() if not items]
+    if empty:
+        raise AudioroleError(f"no held-out replies for {', '.join(empty)}; the character needs replies in at least "
+                             "two scenes so one can be held out (see stats.json for drops)")
+    samples_dir = Path(out_dir) / "samples" if out_dir is not None else None
+    blocks = [score_system(evaluator, s, items_by_character, samples_dir, save_audio) for s in systems]
+    backends, counts = {}, {}
+    for block in blocks:
+        backends.update(block["backends"])
+        _add_counts(counts, block["counts"])
+    hours = hours or {}
+    return {"characters": {c: {"train_hours": hours.get(c), "held_out_items": len(items)}
+                           for c, items in items_by_character.items()},
+            "systems": blocks, "backends": backends, "counts": counts}
+
+
+def flat_metrics(report: dict) -> dict[str, float]:
+    """``<system>/<metric>`` over all items, ``<system>/<character>/<metric>`` when several, and consistency."""
+    flat = {}
+    several = len(report["characters"]) > 1
+    for block in report["systems"]:
+        name = block["name"]
+        for key, value in block["metrics"].items():
+            flat[f"{name}/{key}"] = value
+        for key in ("ap_std", "ap_msd", "cp_std", "cp_msd"):
+            flat[f"{name}/consistency/{key}"] = block["consistency"].get(key)
+        if several:
+            for character, sub in block["per_character"].items():
+                for key, value in sub["metrics"].items():
+                    flat[f"{name}/{character}/{key}"] = value
+    return {k: float(v) for k, v in flat.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
+    """``eval.json``, ``eval.md``, ``eval.csv`` and ``plots/<metric>.png`` under ``out_dir``."""
+    from audiorole.eval.plots import bar_charts
+    from audiorole.eval.table import result_rows, write_csv, write_markdown
+
+    out = Path(out_dir)
+    paths = {"json": out / "eval.json", "markdown": out / "eval.md", "csv": out / "eval.csv"}
+    write_json(paths["json"], report)
+    write_markdown(paths["markdown"], report)
+    write_csv(paths["csv"], report)
+    for path in bar_charts(result_rows(report), out / "plots"):
+        paths[f"plot:{path.stem}"] = path
+    return paths
+
+
+def load_items(prepared_dir, characters: list[str], val_fraction: float = 0.15, seed: int = 0,
+               max_items: int | None = None) -> dict[str, list[EvalItem]]:
+    return {c: held_out_items(prepared_dir, c, val_fraction=val_fraction, seed=seed, limit=max_items)
+            for c in characters}
+
+
+def run_evaluation(evaluator, systems: list, prepared_dir, series_dir, characters, out_dir,
+                   val_fraction: float = 0.15, seed: int = 0, max_items: int | None = None,
+                   max_minutes: float | None = None, save_audio: int = 0) -> dict:
+    """Everything ``evaluate.py`` does after the dataset is prepared and the systems are built."""
+    characters = resolve_characters(characters, prepared_dir)
+    items = load_items(prepared_dir, characters, val_fraction, seed, max_items)
+    prepare_evaluator(evaluator, load_references(prepared_dir, series_dir, val_fraction, seed))
+    hours = training_hours(prepared_dir, characters, val_fraction, seed, max_minutes)
+    report = evaluate_systems(evaluator, systems, items, hours, out_dir, save_audio)
+    write_report(report, out_dir)
+    return report

@@ -1,0 +1,114 @@
+"""Generate a character's reply: interleaved text and speech tokens, then text and (optionally) a waveform.
+
+``model.generate`` stops at ``<|user|>`` or ``<|endoftext|>``. ``ReplyConstraint``
+masks the logits so the model can only emit text tokens, audio tokens the decoder
+knows, or a stop token, and (``structured``) only in the 13 text : 26 audio
+pattern of ``audiorole.text.interleave`` — so even an untrained model's output
+splits cleanly, and nothing but valid codes ever reaches the decoder.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from audiorole.text.interleave import AUDIO, STOP, TEXT, ReplyGrammar
+from audiorole.text.split import ReplyParts, split_reply
+from audiorole.text.vocab import ChatVocab
+
+
+def _kind_masks(vocab: ChatVocab, size: int, audio_limit: int) -> dict[str, torch.Tensor]:
+    """Boolean masks over the model's logits (its vocabulary may be padded beyond the tokenizer's)."""
+    ids = torch.arange(size)
+    audio = (ids >= vocab.audio_offset) & (ids < vocab.audio_offset + audio_limit)
+    text = (ids < vocab.size) & ~((ids >= vocab.audio_offset) & (ids < vocab.audio_offset + vocab.n_audio))
+    if vocab.special:
+        text &= ~torch.isin(ids, torch.tensor(sorted(vocab.special)))
+    stop = torch.isin(ids, torch.tensor(vocab.stop))
+    return {TEXT: text, AUDIO: audio, STOP: stop}
+
+
+class ReplyConstraint:
+    """A transformers logits processor: allowed kinds only (and the interleave pattern when ``structured``)."""
+
+    def __init__(self, vocab: ChatVocab, model_vocab_size: int, prompt_length: int, structured: bool = True,
+                 audio_limit: int | None = None, text_block: int = 13, audio_block: int = 26,
+                 text_leads: bool = True):
+        limit = vocab.n_audio if audio_limit is None else min(vocab.n_audio, int(audio_limit))
+        self.vocab, self.prompt_length, self.structured = vocab, prompt_length, structured
+        self.masks = _kind_masks(vocab, model_vocab_size, limit)
+        self.blocks = (text_block, audio_block, text_leads)
+        self.grammars: list[ReplyGrammar] = []
+        self.seen = 0
+
+    def _kind(self, index: int) -> str:
+        if index in self.vocab.stop:
+            return STOP
+        return AUDIO if self.vocab.is_audio(index) else TEXT
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if not self.grammars:
+            self.grammars = [ReplyGrammar(*self.blocks) for _ in range(input_ids.shape[0])]
+            self.seen = self.prompt_length
+        # Feed the tokens generated since the last call (one per step) to each row's grammar.
+        for position in range(self.seen, input_ids.shape[1]):
+            for row, grammar in enumerate(self.grammars):
+                kind = self._kind(int(input_ids[row, position]))
+                if kind != STOP and kind in grammar.allowed():
+                    grammar.step(kind)
+        self.seen = input_ids.shape[1]
+        if next(iter(self.masks.values())).device != scores.device:
+            self.masks = {k: m.to(scores.device) for k, m in self.masks.items()}
+        allowed = torch.zeros_like(scores, dtype=torch.bool)
+        for row, grammar in enumerate(self.grammars):
+            kinds = grammar.allowed() if self.structured else {TEXT, AUDIO, STOP}
+            for kind in kinds:
+                allowed[row] |= self.masks[kind][: scores.shape[1]]
+        return scores.masked_fill(~allowed, float("-inf"))
+
+
+@dataclass
+class GenerationSettings:
+    max_new_tokens: int = 400
+    do_sample: bool = False
+    temperature: float = 0.8
+    top_p: float = 0.9
+    structured: bool = True
+    text_leads: bool = True   # text opens the reply; a full text block is followed by audio (ReplyGrammar)
+    seed: int = 0
+
+
+def generate_reply(model, vocab: ChatVocab, prompt_ids: list[int], settings: GenerationSettings | None = None,
+                   audio_limit: int | None = None) -> tuple[list[int], ReplyParts]:
+    """The generated ids (prompt excluded) and their split into text ids and speech codes."""
+    from transformers import LogitsProcessorList
+
+    settings = settings or GenerationSettings()
+    device = next(model.parameters()).device
+    input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+    constraint = ReplyConstraint(vocab, model.config.vocab_size if hasattr(model, "config") else vocab.size,
+                                 len(prompt_ids), settings.structured, audio_limit,
+                                 text_leads=settings.text_leads)
+    sampling = {"do_sample": True, "temperature": settings.temperature, "top_p": settings.top_p} if settings.do_sample \
+        else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+    if settings.do_sample:
+        torch.manual_seed(settings.seed)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                             max_new_tokens=settings.max_new_tokens, eos_token_id=list(vocab.stop),
+                             pad_token_id=vocab.end_of_text, logits_processor=LogitsProcessorList([constraint]),
+                             **sampling)
+    model.train(was_training)
+    generated = out[0, len(prompt_ids):].tolist()
+    return generated, split_reply(generated, vocab, codebook_size=audio_limit)
+
+
+def speak(codes: np.ndarray, decoder, vocoder=None, n_steps: int = 10) -> np.ndarray:
+    """Speech codes -> waveform with a character's decoder (empty when there are no codes)."""
+    if decoder is None or len(codes) == 0:
+        return np.zeros(0, dtype=np.float32)
+    from audiorole.speak import synthesize
+
+    return synthesize(codes, decoder, vocoder=vocoder, n_steps=n_steps)

@@ -1,0 +1,146 @@
+"""Answer a scene as a character: text, and speech in the character's voice.
+
+    python -m audiorole.reply --adapter logs/train/runs/<run>/lm/adapter --decoder <acoustic run>/decoder \\
+        --series audiorole/demo/series --character otis --context "mara: Cast off. Mind the shoals." --out reply.wav
+    python -m audiorole.reply --model <run>/lm/merged --system "You are ..." --context "..." --out reply.wav [--sample]
+
+``--context`` holds the previous turns, one "speaker: line" per line. A model
+trained on spoken context (chat user_mode=speech) takes ``--context-audio``
+files instead, tokenized with ``--tokenizer``. Writes the wav (when a
+``--decoder`` is given) and the reply's text beside it (``.txt``).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from audiorole.errors import AudioroleError
+
+
+def parse_context(text: str):
+    from audiorole.eval.items import ContextTurn
+
+    turns = []
+    for line in (line.strip() for line in text.splitlines()):
+        if line:
+            speaker, sep, said = line.partition(":")
+            speaker, said = (speaker.strip(), said.strip()) if sep else ("user", line)
+            turns.append(ContextTurn(speaker=speaker, text=said, episode="", start=0.0, end=0.0))
+    return tuple(turns)
+
+
+def load_lm(args):
+    """(model, tokenizer, chat options) from --model (a plain transformers folder) or --adapter."""
+    from audiorole.models.lm.lora import load_adapter, read_chat
+
+    if args.adapter:
+        model, tokenizer = load_adapter(args.adapter)
+        return model, tokenizer, read_chat(args.adapter)
+    if not (Path(args.model) / "config.json").is_file():
+        raise AudioroleError(f"{args.model}: not a transformers model folder (no config.json); pass a run's lm/merged folder")
+    from audiorole.models.lm.demo_lm import load_pretrained_lm
+
+    model, tokenizer = load_pretrained_lm(args.model)
+    return model, tokenizer, read_chat(args.model)
+
+
+def _system(args) -> str:
+    if args.system is not None:
+        return args.system
+    if not (args.series and args.character):
+        raise AudioroleError("say who answers: --system TEXT, or --series DIR --character NAME (persona from characters.yaml)")
+    from audiorole.text.dialogues import system_prompts
+
+    systems = system_prompts(args.series)
+    if args.character not in systems:
+        raise AudioroleError(f"{args.series}/characters.yaml has no character '{args.character}' "
+                             f"(known: {', '.join(sorted(systems))})")
+    return systems[args.character]
+
+
+def _context_codes(args, n_turns: int):
+    if not args.context_audio:
+        return None
+    if not args.tokenizer:
+        raise AudioroleError("--context-audio needs --tokenizer DIR (the dataset's offline tokenizer, e.g. "
+                             "data/prepared/demo/tokenizer/offline)")
+    from audiorole.audio.decode import load_audio
+    from audiorole.tokenizers.offline import OfflineTokenizer
+
+    tokenizer = OfflineTokenizer.load(args.tokenizer)
+    codes = tuple(tokenizer.encode(load_audio(p, tokenizer.sample_rate)) for p in args.context_audio)
+    if n_turns and len(codes) != n_turns:
+        raise AudioroleError(f"{len(codes)} --context-audio files for {n_turns} --context lines; give one per turn")
+    return codes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m audiorole.reply", description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="merged model folder (plain transformers, e.g. <run>/lm/merged)")
+    source.add_argument("--adapter", help="LoRA adapter folder (<run>/lm/adapter); its base is rebuilt from base.yaml")
+    parser.add_argument("--decoder", help="the character's exported acoustic decoder; without it only text is written")
+    parser.add_argument("--vocoder", help="vocoder folder (default: Griffin-Lim)")
+    parser.add_argument("--context", default="", help='previous turns, one "speaker: line" per line')
+    parser.add_argument("--context-audio", nargs="*", help="spoken previous turns (models trained with user_mode=speech)")
+    parser.add_argument("--tokenizer", help="offline speech tokenizer folder, for --context-audio")
+    parser.add_argument("--system", help="system prompt; default: the character's persona")
+    parser.add_argument("--series", help="series folder whose characters.yaml holds the persona")
+    parser.add_argument("--character", help="who answers (a name in characters.yaml)")
+    parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument("--max-new-tokens", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=10, help="flow-matching steps of the decoder")
+    parser.add_argument("--out", required=True, help="output wav; the text goes to the same name with .txt")
+    args = parser.parse_args(argv)
+    try:
+        from audiorole.models.lm.generate import GenerationSettings, generate_reply, speak
+        from audiorole.text.template import ChatFormat
+        from audiorole.utils.atomic import atomic_path, write_text
+
+        system = _system(args)
+        context = parse_context(args.context)
+        decoder = vocoder = None
+        if args.decoder:
+            from audiorole.models.flow.decoder import FlowDecoder
+
+            if not (Path(args.decoder) / "config.json").is_file():
+                raise AudioroleError(f"{args.decoder}: not an exported decoder (no config.json); pass a run's decoder/ folder")
+            decoder = FlowDecoder.load(args.decoder)
+        if args.vocoder:
+            from audiorole.models.vocoder.vocoder import Vocoder
+
+            vocoder = Vocoder.load(args.vocoder)
+        model, tokenizer, chat = load_lm(args)
+        fmt = ChatFormat(tokenizer, **chat)
+        codes = _context_codes(args, len(context))
+        if codes is not None and not context:
+            context = tuple(parse_context("\n".join("user: " for _ in codes)))
+        settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
+                                      temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+        limit = int(decoder.config["codebook_size"]) if decoder is not None else None
+        _, parts = generate_reply(model, fmt.vocab, fmt.prompt(system, context, codes), settings, audio_limit=limit)
+        text = tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip()
+        out = Path(args.out)
+        write_text(out.with_suffix(".txt"), text + "\n")
+        print(text)
+        if decoder is not None:
+            import soundfile as sf
+
+            wave = speak(parts.codes, decoder, vocoder, n_steps=args.steps)
+            with atomic_path(out) as tmp:
+                sf.write(tmp, wave, decoder.sample_rate, format="WAV")
+            print(f"wrote {out} ({len(wave) / decoder.sample_rate:.2f} s, {len(parts.codes)} speech tokens) and "
+                  f"{out.with_suffix('.txt')}")
+        else:
+            print(f"wrote {out.with_suffix('.txt')} (no --decoder: text only, {len(parts.codes)} speech tokens unspoken)")
+    except AudioroleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

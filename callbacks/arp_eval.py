@@ -1,0 +1,166 @@
+"""ARP-Eval at validation: score the module's answers to held-out replies, log ``val/ap`` & co.
+
+At the end of a validation epoch (not the sanity check; every ``every_n_epochs`` epochs
+while fitting, always under ``trainer.validate``) rank 0 takes up to ``max_items`` of the
+character's held-out replies from the datamodule's prepared dataset, asks the module for
+its answers (``pl_module.respond(items) -> list[Output]``), scores them with the evaluator
+and broadcasts the scores, so every rank logs the same ``val/ap``, ``val/ap_margin``,
+``val/aq``, ``val/cq``, ``val/cp`` (a checkpoint monitoring ``val/ap`` then agrees across
+ranks under DDP). ``respond`` runs on rank 0 alone, so it must not need collective ops.
+Scoring runs with ``threads`` torch threads (default 1: faster for these small models on
+shared cores), restored afterwards; weights already scored (``trainer.validate`` reloading
+the last checkpoint) reuse their scores. It also logs the multi-turn consistency
+(``val/consistency/ap_std`` ...), the backend names once, a few samples to loggers that
+take audio, and writes them under the run dir in ``samples/epoch_XXX/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+from lightning.pytorch import Callback
+
+from audiorole.errors import AudioroleError, ConfigError
+from audiorole.eval.consistency import multi_turn_consistency
+from audiorole.eval.eval_set import held_out_items
+from audiorole.eval.run import load_references, prepare_evaluator
+from audiorole.eval.samples import write_samples
+from audiorole.eval.threads import torch_threads
+from callbacks.logger_media import log_audio, log_facts
+
+log = logging.getLogger(__name__)
+_DATAMODULE_NEEDS = ("data", "character", "val_fraction", "seed")
+
+
+class ARPEvalCallback(Callback):
+    def __init__(self, evaluator, every_n_epochs: int = 1, max_items: int | None = 16, log_audio: int = 3,
+                 metrics=None, consistency: bool = True, threads: int | None = 1, prefix: str = "val"):
+        if not callable(getattr(evaluator, "score", None)):
+            raise ConfigError(f"callbacks.arp_eval.evaluator must build an evaluator with prepare()/score(), got "
+                              f"{type(evaluator).__name__}; check that eval=... has a _target_")
+        if every_n_epochs < 1:
+            raise ConfigError(f"callbacks.arp_eval.every_n_epochs={every_n_epochs}: must be 1 or more")
+        self.evaluator = evaluator
+        self.every_n_epochs = int(every_n_epochs)
+        self.max_items = max_items
+        self.log_audio = int(log_audio)
+        self.metrics = None if metrics is None else tuple(metrics)  # None: all the evaluator computes
+        self.consistency = consistency
+        self.threads = threads
+        self.prefix = prefix
+        self._items = None
+        self._prepared = False
+        self._facts_logged = False
+        self._scored_weights: str | None = None  # fingerprint of the weights behind ``last``
+        self.last: dict | None = None  # the latest scores, for tests and for other callbacks
+
+    # ---- when ----------------------------------------------------------------------------
+    def _due(self, trainer) -> bool:
+        from lightning.pytorch.trainer.states import TrainerFn
+
+        if trainer.sanity_checking:
+            return False
+        if trainer.state.fn != TrainerFn.FITTING:
+            return True  # trainer.validate(): the caller asked for this one
+        return (trainer.current_epoch + 1) % self.every_n_epochs == 0
+
+    # ---- what ----------------------------------------------------------------------------
+    @staticmethod
+    def _datamodule(trainer):
+        dm = trainer.datamodule
+        missing = [a for a in _DATAMODULE_NEEDS if not hasattr(dm, a)]
+        if dm is None or missing:
+            raise ConfigError(f"ARP-Eval needs a datamodule with {', '.join(_DATAMODULE_NEEDS)} (the stage "
+                              f"datamodules); {type(dm).__name__} lacks {', '.join(missing) or 'everything'}; "
+                              "use a stage's datamodule or set callbacks.arp_eval=null")
+        return dm
+
+    def _items_for(self, dm):
+        if self._items is None:
+            self._items = held_out_items(dm.data.out_dir, dm.character, val_fraction=dm.val_fraction, seed=dm.seed,
+                                         limit=self.max_items)
+            if not self._items:
+                raise AudioroleError(f"{dm.data.out_dir}: no held-out replies for '{dm.character}' to score")
+        return self._items
+
+    @staticmethod
+    def _weights(pl_module) -> str:
+        """A fingerprint of the module's weights (per-tensor sums), cheap next to one re-synthesis."""
+        import hashlib
+
+        import torch
+
+        with torch.no_grad():
+            sums = [torch.stack([p.double().sum(), p.double().abs().sum()]) for p in pl_module.parameters()]
+        raw = torch.cat(sums).cpu().numpy().tobytes() if sums else b""
+        return hashlib.sha256(raw).hexdigest()
+
+    def _score(self, trainer, pl_module) -> dict:
+        # trainer.validate() after fit usually reloads the weights just scored (best == last):
+        # the answers would be the same, so the scores are reused instead of recomputed.
+        weights = self._weights(pl_module)
+        if weights == self._scored_weights and self.last is not None:
+            log.info("ARP-Eval: same weights as the last scoring; reusing its scores")
+            return self.last
+        values = self._score_now(trainer, pl_module)
+        self._scored_weights = weights
+        return values
+
+    def _score_now(self, trainer, pl_module) -> dict:
+        respond = getattr(pl_module, "respond", None)
+        if not callable(respond):
+            raise ConfigError(f"{type(pl_module).__name__} has no respond(items) -> list[Output] for ARP-Eval; "
+                              "add one or set callbacks.arp_eval=null")
+        dm = self._datamodule(trainer)
+        items = self._items_for(dm)
+        if not self._prepared:
+            prepare_evaluator(self.evaluator, load_references(dm.data.out_dir, dm.data.series_dir,
+                                                              dm.val_fraction, dm.seed))
+            self._prepared = True
+        outputs = respond(items)
+        if len(outputs) != len(items):
+            raise AudioroleError(f"{type(pl_module).__name__}.respond answered {len(outputs)} of {len(items)} items")
+        result = self.evaluator.score(items, outputs)
+        wanted = result.metrics if self.metrics is None else self.metrics
+        values = {k: float(result.metrics[k]) for k in wanted
+                  if isinstance(result.metrics.get(k), (int, float)) and math.isfinite(result.metrics[k])}
+        if self.consistency:
+            spread = multi_turn_consistency(items, result.per_item)
+            values.update({f"consistency/{k}": float(v) for k, v in spread.items()
+                           if k.endswith(("_std", "_msd")) and v is not None})
+        self._media(trainer, items, outputs, dict(result.backends or {}))
+        return values
+
+    def _media(self, trainer, items, outputs, backends: dict) -> None:
+        epoch_dir = Path(trainer.default_root_dir) / "samples" / f"epoch_{trainer.current_epoch:03d}"
+        written = write_samples(epoch_dir, items, outputs, self.log_audio)
+        if written:
+            n = len(written)
+            log_audio(trainer.loggers, f"{self.prefix}/samples", [o.wave for o in outputs[:n]],
+                      [o.sample_rate for o in outputs[:n]], [f"{i.id}: {i.text}" for i in items[:n]],
+                      trainer.global_step)
+        if not self._facts_logged and trainer.loggers:
+            log_facts(trainer.loggers, {"arp_eval/backends": backends})
+            self._facts_logged = True
+
+    # ---- hook ----------------------------------------------------------------------------
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not self._due(trainer):
+            return
+        payload, error = None, None
+        if trainer.is_global_zero:
+            try:
+                with torch_threads(self.threads):
+                    payload = {"values": self._score(trainer, pl_module)}
+            except Exception as exc:  # noqa: BLE001  (tell the other ranks before raising, or they wait forever)
+                error, payload = exc, {"error": f"{type(exc).__name__}: {exc}"}
+        payload = trainer.strategy.broadcast(payload, src=0)
+        if error is not None:
+            raise error
+        if "error" in payload:
+            raise RuntimeError(f"ARP-Eval failed on rank 0: {payload['error']}")
+        self.last = payload["values"]
+        for key, value in self.last.items():
+            pl_module.log(f"{self.prefix}/{key}", value, prog_bar=key == "ap")

@@ -1,0 +1,58 @@
+"""Send audio, tables and a few run facts to whichever Lightning loggers support them.
+
+W&B gets ``wandb.Audio`` samples and a ``wandb.Table``; TensorBoard gets ``add_audio``
+and a Markdown text; the rest (CSV) get what they can hold (metrics, hyperparameters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _kind(logger) -> str:
+    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+
+    if isinstance(logger, WandbLogger):
+        return "wandb"
+    if isinstance(logger, TensorBoardLogger):
+        return "tensorboard"
+    return "other"
+
+
+def log_audio(loggers, key: str, waves: list[np.ndarray], sample_rates: list[int], captions: list[str],
+              step: int) -> int:
+    """Log audio samples where supported; returns how many loggers took them."""
+    import torch
+
+    took = 0
+    for logger in loggers:
+        kind = _kind(logger)
+        if kind == "wandb":
+            logger.log_audio(key, [np.asarray(w, dtype=np.float32) for w in waves], step=step,
+                             sample_rate=list(sample_rates), caption=list(captions))
+        elif kind == "tensorboard":
+            for i, (wave, sr) in enumerate(zip(waves, sample_rates)):
+                logger.experiment.add_audio(f"{key}/{i}", torch.as_tensor(np.asarray(wave, np.float32))[None],
+                                            step, sample_rate=int(sr))
+        else:
+            continue
+        took += 1
+    return took
+
+
+def log_table(loggers, key: str, columns: list[str], rows: list[list], markdown: str | None = None) -> None:
+    """A results table: a ``wandb.Table`` on W&B, Markdown text on TensorBoard."""
+    for logger in loggers:
+        kind = _kind(logger)
+        if kind == "wandb":
+            logger.log_table(key=key, columns=columns, data=rows)
+        elif kind == "tensorboard" and markdown:
+            logger.experiment.add_text(key, markdown)
+
+
+def log_facts(loggers, facts: dict) -> None:
+    """Run-level facts (e.g. which backend produced each metric) as hyperparameters / W&B config."""
+    for logger in loggers:
+        logger.log_hyperparams(facts)
+        if _kind(logger) == "wandb":
+            logger.experiment.summary.update(facts)

@@ -1,0 +1,68 @@
+"""The semantic stage's data: one character's replies with their scene context, as dialogues.
+
+Same whole-scene split as the acoustic stage (``split_by_scene``), so ARP-Eval's
+held-out items were never trained on. Batches are bucketed by reply duration
+with Lhotse's DynamicBucketingSampler (speech tokens, 12.5 per second, are most
+of a sample's length). Batches hold ``Dialogue`` records; the semantic module
+encodes them with its LM's tokenizer.
+"""
+
+import logging
+
+from torch.utils.data import DataLoader
+
+from audiorole.data.acoustic_split import cap_minutes, character_cuts, split_by_scene
+from audiorole.errors import AudioroleError
+from audiorole.text.dialogues import DialogueBatches, system_prompts
+from audiorole.tokenizers.cache import latest_cache
+from datamodules.series_datamodule import SeriesDataModule
+
+log = logging.getLogger(__name__)
+
+
+def _as_is(batch):
+    return batch
+
+
+class SemanticDataModule(SeriesDataModule):
+    def __init__(self, data, character: str, tokenizer=None, max_duration: float = 60.0, num_buckets: int = 4,
+                 val_fraction: float = 0.15, max_minutes: float | None = None, num_workers: int = 0, seed: int = 0):
+        super().__init__(data, character, tokenizer)
+        self.max_duration = max_duration
+        self.num_buckets = num_buckets
+        self.val_fraction = val_fraction
+        self.max_minutes = max_minutes
+        self.num_workers = num_workers
+        self.seed = seed
+        self.train_cuts = self.val_cuts = None
+
+    def setup(self, stage: str | None = None) -> None:
+        from lhotse import load_manifest_lazy
+
+        cuts = character_cuts(load_manifest_lazy(f"{self.data.out_dir}/cuts.jsonl.gz"), self.character)
+        if len(cuts) < 2:
+            raise AudioroleError(f"{self.data.out_dir}: only {len(cuts)} kept replies for '{self.character}'; "
+                                 "the semantic stage needs more of this character's lines (see stats.json for drops)")
+        train, self.val_cuts = split_by_scene(cuts, self.val_fraction, self.seed)
+        self.train_cuts = cap_minutes(train, self.max_minutes, self.seed)
+        self.token_dir = latest_cache(self.data.out_dir)
+        self.systems = system_prompts(self.data.series_dir)
+        log.info("semantic data for %s: %d train replies, %d validation replies",
+                 self.character, len(self.train_cuts), len(self.val_cuts))
+
+    def _loader(self, cuts, shuffle: bool) -> DataLoader:
+        from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
+
+        if shuffle and len(cuts) >= 2 * self.num_buckets:
+            sampler = DynamicBucketingSampler(cuts, max_duration=self.max_duration, num_buckets=self.num_buckets,
+                                              shuffle=True, seed=self.seed, drop_last=False)
+        else:  # validation, or too few replies to bucket: a fixed order
+            sampler = SimpleCutSampler(cuts, max_duration=self.max_duration, shuffle=shuffle, seed=self.seed)
+        dataset = DialogueBatches(str(self.token_dir), self.systems)
+        return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=_as_is, num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_cuts, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_cuts, shuffle=False)

@@ -1,0 +1,181 @@
+"""evaluate.py: the config composes and builds its systems; the orchestration writes the report files."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf, open_dict
+
+from audiorole.errors import ConfigError
+from audiorole.eval.run import flat_metrics, run_evaluation
+from audiorole.eval.systems import AcousticDecoder, GroundTruth, UntrainedDecoder
+from audiorole.models.flow.decoder import FlowDecoder
+from audiorole.utils.instantiate import instantiate_group
+from audiorole.utils.task import check_required
+from eval_fakes import DEMO_SERIES, PITCH, ToneEvaluator, make_prepared, one_torch_thread  # noqa: F401
+from test_eval_systems import TINY
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    return make_prepared(tmp_path_factory.mktemp("prepared"))
+
+
+@pytest.fixture(scope="module")
+def decoder_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    return str(FlowDecoder(**TINY).save(tmp_path_factory.mktemp("run") / "decoder"))
+
+
+# ---- config --------------------------------------------------------------------------------------
+
+def test_default_systems_compose_and_build(make_cfg, decoder_dir):
+    cfg = make_cfg([f"decoder={decoder_dir}"], config_name="evaluate")
+    assert list(cfg.systems) == ["ground_truth", "untrained", "decoder"]
+    assert list(cfg.characters) == ["mara"] and cfg.return_metric == "decoder/ap"
+    assert cfg.eval._target_.endswith("ARPEvaluator")
+    check_required(cfg)
+    systems = instantiate_group(cfg.systems)
+    assert [type(s) for s in systems] == [GroundTruth, UntrainedDecoder, AcousticDecoder]
+    assert [s.name for s in systems] == ["ground_truth", "untrained", "decoder"]
+    assert systems[1].config == FlowDecoder.load(decoder_dir).config  # the baseline copies the trained shape
+    assert systems[2].source == decoder_dir and systems[2].seed == cfg.seed
+
+
+def test_untrained_without_a_decoder_takes_the_stage_model(make_cfg):
+    cfg = make_cfg(["systems=[untrained]"], config_name="evaluate")
+    [system] = instantiate_group(cfg.systems)
+    assert system.config["codebook_size"] == cfg.model.decoder.codebook_size == 512
+
+
+def test_other_character_is_named_and_its_keys_are_required(make_cfg, decoder_dir):
+    cfg = make_cfg(["systems=[ground_truth,other_character]"], config_name="evaluate")
+    with pytest.raises(ConfigError, match="systems.other_character.source, systems.other_character.voice"):
+        check_required(cfg)
+    cfg = make_cfg(["systems=[other_character]", "systems.other_character.voice=otis",
+                    f"systems.other_character.source={decoder_dir}"], config_name="evaluate")
+    [system] = instantiate_group(cfg.systems)
+    assert system.name == "decoder:otis→mara" and system.voice == "otis"
+
+
+def test_several_characters_and_a_decoder_per_character_compose(make_cfg, decoder_dir):
+    cfg = make_cfg(["characters=all", f"decoder={{mara: {decoder_dir}, otis: {decoder_dir}}}",
+                    "systems=[decoder]"], config_name="evaluate")
+    assert cfg.characters == "all"
+    [system] = instantiate_group(cfg.systems)
+    assert system.sources == {"mara": decoder_dir, "otis": decoder_dir}
+
+
+# ---- orchestration -------------------------------------------------------------------------------
+
+class PitchVoice:
+    """Speaks every item at one pitch: a stand-in for a decoder with a known voice."""
+
+    def __init__(self, name, pitch):
+        self.name, self.pitch = name, pitch
+
+    def respond(self, items):
+        from audiorole.eval.items import Output
+        from eval_fakes import tone
+
+        return [Output(wave=tone(self.pitch, 1.0), sample_rate=16000) for _ in items]
+
+
+def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
+    evaluator = ToneEvaluator()
+    systems = [GroundTruth(), PitchVoice("otis_voice", PITCH["otis"]), AcousticDecoder(decoder_dir, n_steps=2)]
+    report = run_evaluation(evaluator, systems, prepared, DEMO_SERIES, "all", tmp_path, save_audio=1)
+
+    saved = json.loads((tmp_path / "eval.json").read_text())
+    assert [s["name"] for s in saved["systems"]] == ["ground_truth", "otis_voice", "decoder"]
+    assert set(saved["characters"]) == {"june", "mara", "otis"}
+    held = {c: saved["characters"][c]["held_out_items"] for c in PITCH}
+    replies = {"mara": 3, "otis": 2, "june": 2}  # per scene; 8 scenes of 1.2 s replies
+    for c in PITCH:
+        assert saved["characters"][c]["train_hours"] == pytest.approx((8 * replies[c] - held[c]) * 1.2 / 3600)
+    gt, otis_voice, decoder = saved["systems"]
+    assert gt["per_character"]["mara"]["metrics"]["cq"] == 1.0 and gt["metrics"]["ap"] > 0.75
+    # otis's voice scores on otis's lines only: its overall AP is the item-weighted mean
+    ap = {c: otis_voice["per_character"][c]["metrics"]["ap"] for c in PITCH}
+    assert ap["otis"] > 0.9 > ap["mara"]
+    assert otis_voice["metrics"]["ap"] == pytest.approx(sum(ap[c] * held[c] for c in PITCH) / sum(held.values()))
+    assert gt["consistency"]["scenes"] == 3 and gt["consistency"]["ap_std"] is not None
+    assert len(gt["per_item"]) == sum(held.values()) and decoder["config"]["vocoder"]
+    assert saved["backends"] == {k: "tone" for k in ("ap", "ap_margin", "aq", "cq", "cp")}
+    assert saved["counts"]["items"] == 3 * sum(held.values())
+
+    table = (tmp_path / "eval.md").read_text()
+    header = next(line for line in table.splitlines() if line.startswith("| System"))
+    for column in ("AQ", "CQ", "AP", "AP margin", "CP", "AP std", "CP std", "Train h"):
+        assert f"| {column}" in header
+    assert "## Per character" in table and "decoder" in table and "Backends: ap=tone" in table
+
+    rows = list(csv.DictReader(open(tmp_path / "eval.csv")))
+    assert len(rows) == 3 * 4  # each system: all + three characters
+    assert {r["character"] for r in rows} == {"all", "june", "mara", "otis"}
+    mara_gt = next(r for r in rows if r["system"] == "ground_truth" and r["character"] == "mara")
+    assert float(mara_gt["ap"]) == pytest.approx(gt["per_character"]["mara"]["metrics"]["ap"])
+
+    for metric in ("aq", "cq", "ap", "ap_margin", "cp"):
+        assert (tmp_path / "plots" / f"{metric}.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(list((tmp_path / "samples").rglob("*.wav"))) == 3 * 3
+
+    flat = flat_metrics(report)
+    assert flat["otis_voice/otis/ap"] == pytest.approx(ap["otis"]) and "decoder/ap" in flat
+    assert "ground_truth/consistency/ap_std" in flat
+
+
+def test_one_character_table_has_one_row_per_system(prepared, tmp_path):
+    evaluator = ToneEvaluator(metrics=("ap", "aq"))
+    run_evaluation(evaluator, [GroundTruth(), PitchVoice("low", 100.0)], prepared, DEMO_SERIES, ["mara"], tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "eval.csv")))
+    assert [(r["system"], r["character"]) for r in rows] == [("ground_truth", "mara"), ("low", "mara")]
+    assert rows[0]["cq"] == "" and float(rows[0]["ap"]) > float(rows[1]["ap"])
+    assert "CQ" not in (tmp_path / "eval.md").read_text().splitlines()[2]
+    assert sorted(p.stem for p in (tmp_path / "plots").glob("*.png")) == ["ap", "aq"]
+
+
+def test_bad_runs_are_explained(prepared, tmp_path):
+    with pytest.raises(ConfigError, match="no systems"):
+        run_evaluation(ToneEvaluator(), [], prepared, DEMO_SERIES, ["mara"], tmp_path)
+    with pytest.raises(ConfigError, match="names repeat"):
+        run_evaluation(ToneEvaluator(), [GroundTruth(), GroundTruth()], prepared, DEMO_SERIES, ["mara"], tmp_path)
+
+    class Lazy(PitchVoice):
+        def respond(self, items):
+            return super().respond(items)[:-1]
+
+    from audiorole.errors import AudioroleError
+
+    with pytest.raises(AudioroleError, match="answered 2 of 3"):
+        run_evaluation(ToneEvaluator(), [Lazy("lazy", 100.0)], prepared, DEMO_SERIES, ["mara"], tmp_path)
+
+
+# ---- the entry point ---------------------------------------------------------------------------
+
+def test_evaluate_entry_point_returns_the_optimised_metric(make_cfg, prepared, decoder_dir):
+    import evaluate
+
+    cfg = make_cfg([f"decoder={decoder_dir}", "logger=csv", "systems.decoder.n_steps=2", "systems.untrained.n_steps=2"],
+                   config_name="evaluate")
+    with open_dict(cfg):
+        cfg.data.out_dir = str(prepared)
+        cfg.data.series_dir = str(DEMO_SERIES)
+        cfg.datamodule = OmegaConf.create({"_target_": "eval_fakes.PreparedData", "data": cfg.data,
+                                           "character": "mara"})
+        cfg.eval = OmegaConf.create({"_target_": "eval_fakes.ToneEvaluator"})
+    metrics = evaluate.evaluate(cfg)
+    out = cfg.paths.output_dir
+    assert {"ground_truth/ap", "untrained/ap", "decoder/ap"} <= set(metrics)
+    assert np.isfinite(metrics["decoder/ap"])
+    saved = json.load(open(f"{out}/eval.json"))
+    assert [s["name"] for s in saved["systems"]] == ["ground_truth", "untrained", "decoder"]
+    logged = list(csv.DictReader(open(f"{out}/csv/version_0/metrics.csv")))
+    assert float(logged[0]["eval/decoder/ap"]) == pytest.approx(metrics["decoder/ap"])
+
+    with open_dict(cfg):
+        cfg.systems = {"ground_truth": cfg.systems.ground_truth}
+    with pytest.raises(SystemExit):  # return_metric=decoder/ap but no decoder: a one-line config error
+        evaluate.evaluate(cfg)

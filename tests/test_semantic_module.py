@@ -1,0 +1,155 @@
+"""The LoRA module: what trains, merge parity, learning, adapter-only checkpoints that resume exactly, respond()."""
+
+import copy
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from audiorole.eval.eval_set import held_out_items
+from audiorole.eval.items import Output
+from audiorole.models.lm import lora as lora_lib
+from semantic_build import build, semantic_cfg
+from semantic_fakes import make_prepared
+
+MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    return make_prepared(tmp_path_factory.mktemp("semantic_module"))
+
+
+def test_only_the_adapters_train(make_cfg, prepared):
+    module, _ = build(semantic_cfg(make_cfg, *prepared))
+    expected = sorted([f"base_model.model.model.layers.{layer}.{'self_attn' if m in ATTENTION else 'mlp'}.{m}.lora_{ab}.default.weight"
+                       for layer in range(2) for m in MODULES for ab in "AB"]
+                      + [f"base_model.model.lm_head.lora_{ab}.default.weight" for ab in "AB"])
+    assert sorted(lora_lib.trainable_names(module.model)) == expected
+    optimised = {id(p) for group in module.configure_optimizers().param_groups for p in group["params"]}
+    assert optimised == {id(p) for p in module.model.parameters() if p.requires_grad}
+
+
+def test_training_base_weights_is_refused(make_cfg, prepared):
+    from audiorole.errors import AudioroleError
+
+    with pytest.raises(AudioroleError, match="base weights would train"):
+        build(semantic_cfg(make_cfg, *prepared, ["+model.lora.modules_to_save=[lm_head]"]))
+
+
+def _perturbed(module):
+    with torch.no_grad():
+        for name, p in module.model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05, generator=torch.Generator().manual_seed(len(name)))
+    return module
+
+
+def test_merged_equals_unmerged(make_cfg, prepared, tmp_path):
+    module, _ = build(semantic_cfg(make_cfg, *prepared))
+    ids = torch.tensor([module.chat.prompt("You are Ann.", []) + [module.chat.vocab.audio_offset + 3] * 10])
+    with torch.no_grad():
+        base = module.model.get_base_model()(ids).logits.clone()   # B = 0: adapters add nothing yet
+        _perturbed(module)
+        unmerged = module.model(ids).logits
+        merged = lora_lib.merged_copy(module.model)(ids).logits
+    assert not torch.allclose(unmerged, base, atol=1e-3)
+    torch.testing.assert_close(merged, unmerged, atol=1e-4, rtol=1e-4)
+    from transformers import AutoModelForCausalLM
+
+    exported = lora_lib.export_merged(module.model, module.tokenizer, tmp_path / "merged")
+    with torch.no_grad():
+        torch.testing.assert_close(AutoModelForCausalLM.from_pretrained(exported)(ids).logits, unmerged, atol=1e-4, rtol=1e-4)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run far faster on one thread than on two contended ones (and the result is the same)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_a_tiny_model_overfits_a_handful_of_replies(make_cfg, prepared, one_thread):
+    torch.manual_seed(0)  # LoRA's A matrices are drawn at wrap time
+    module, dm = build(semantic_cfg(make_cfg, *prepared, ["model.optimizer.lr=5e-3"]))
+    dialogues = [d for batch in dm.train_dataloader() for d in batch["dialogues"]][:2]
+    batch = module.transfer_batch_to_device({"dialogues": dialogues}, module.device, 0)
+    optimizer = module.configure_optimizers()
+    module.train()
+    module.log = lambda *a, **k: None  # no trainer attached
+    first = None
+    for _ in range(150):
+        loss = module.training_step(batch, 0)
+        first = loss.item() if first is None else first
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        final = module.training_step(batch, 0).item()
+    assert final < first / 10, (first, final)
+
+
+def _trainer(root, epochs):
+    return L.Trainer(accelerator="cpu", max_epochs=epochs, logger=False, enable_progress_bar=False,
+                     enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=root,
+                     callbacks=[L.pytorch.callbacks.ModelCheckpoint(dirpath=root / "ckpt", save_last=True)])
+
+
+def test_checkpoints_hold_adapters_only_and_resume_exactly(make_cfg, prepared, tmp_path, one_thread):
+    cfg = semantic_cfg(make_cfg, *prepared, ["model.export_dir=null"])
+    torch.manual_seed(0)  # the same initial adapters for both runs
+    straight, dm = build(cfg)
+    _trainer(tmp_path / "a", 2).fit(straight, datamodule=dm)
+
+    torch.manual_seed(0)
+    first, dm = build(cfg)
+    _trainer(tmp_path / "b", 1).fit(first, datamodule=dm)
+    state = torch.load(tmp_path / "b" / "ckpt" / "last.ckpt", weights_only=True)["state_dict"]
+    assert state and all("lora_" in k for k in state)
+    assert len(state) == len(lora_lib.trainable_names(first.model))
+
+    resumed, dm = build(cfg)
+    _trainer(tmp_path / "b", 2).fit(resumed, datamodule=dm, ckpt_path=tmp_path / "b" / "ckpt" / "last.ckpt")
+    for (name, a), (_, b) in zip(lora_lib.adapter_state(straight.state_dict()).items(),
+                                 lora_lib.adapter_state(resumed.state_dict()).items()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5, msg=name)
+
+    # A fresh module restored from the adapter-only checkpoint answers exactly like the trained one.
+    restored, _ = build(cfg)
+    restored.on_load_checkpoint({"state_dict": state})
+    restored.load_state_dict(state, strict=False)
+    ids = torch.tensor([first.chat.prompt("You are Ann.", []) + [first.chat.vocab.audio_offset + 1] * 5])
+    with torch.no_grad():
+        torch.testing.assert_close(restored.model(ids).logits, first.model(ids).logits)
+        assert not torch.allclose(build(cfg)[0].model(ids).logits, first.model(ids).logits, atol=1e-4)
+
+
+def test_respond_gives_text_and_speaks_with_a_decoder(make_cfg, prepared, tmp_path):
+    from audiorole.models.flow.decoder import FlowDecoder
+
+    prepared_dir, series = prepared
+    items = held_out_items(prepared_dir, "ann", val_fraction=0.3)[:1]
+    module, _ = build(semantic_cfg(make_cfg, *prepared))
+    [silent] = module.respond(items)
+    assert isinstance(silent, Output) and silent.text is not None and silent.wave.shape == (0,)
+
+    decoder = FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=(32,),
+                          estimator_heads=2, estimator_head_dim=16, estimator_mid_blocks=1)
+    decoder.save(tmp_path / "decoder")
+    speaking, _ = build(semantic_cfg(make_cfg, *prepared, [f"model.decoder_dir={tmp_path / 'decoder'}",
+                                                             "model.decoder_steps=2"]))
+    _perturbed(speaking)
+    [spoken] = speaking.respond(items)
+    assert spoken.sample_rate == 22050 and spoken.wave.dtype == np.float32
+    parts = speaking.reply(copy.copy(_dialogue(speaking, items[0])))[1]
+    assert parts.well_formed and (len(spoken.wave) > 0) == (len(parts.codes) > 0)
+
+
+def _dialogue(module, item):
+    from audiorole.text.dialogues import from_eval_item
+
+    return from_eval_item(item, module._systems()[item.character])
