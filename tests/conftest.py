@@ -69,3 +69,17 @@ def espeak_speech(directory: Path, text: str, sample_rate: int = 16000):
     subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
     wave, sr = sf.read(path, dtype="float32")
     return soxr.resample(wave, sr, sample_rate).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def demo_prepared(tmp_path_factory):
+    """The demo series prepared once per session: (data_dir, prepare config, first result).
+
+    The slow end-to-end tests share it; their own runs then find every step cached.
+    """
+    from audiorole.prep.run import prepare_dataset
+
+    data_dir = tmp_path_factory.mktemp("demo_data")
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("prepare", overrides=[f"paths.data_dir={data_dir}"])
+    return data_dir, cfg, prepare_dataset(cfg.data)

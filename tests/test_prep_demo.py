@@ -9,22 +9,17 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
 from audiorole.demo import DEMO_SERIES_DIR
 from audiorole.prep.run import prepare_dataset
 from audiorole.prep.truth_eval import evaluate_against_truth
-from conftest import CONF_DIR
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("data")
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("prepare", overrides=[f"paths.data_dir={data_dir}"])
-    first = prepare_dataset(cfg.data)
+def prepared(demo_prepared):
+    _, cfg, first = demo_prepared
     return cfg, first
 
 
