@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 
 from audiorole.audio.mel import griffin_lim
 from audiorole.models.flow.decoder import FlowDecoder
-from audiorole.models.vocoder import Vocoder
+from audiorole.models.vocoder import Vocoder, count_parameters
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "model" / "flow"
 
@@ -63,8 +63,9 @@ def main() -> None:
         speech = mel.shape[-1] * 256 / 22050
         rows.append(("vocoder", "Griffin-Lim (32 iters)", best_of(lambda: griffin_lim(mel), args.repeats) / speech))
         for preset in ("tiny", "v3", "v1"):
-            voc = Vocoder.from_config(preset).for_inference()
-            params = sum(p.numel() for p in voc.parameters()) / 1e6
+            voc = Vocoder.from_config(preset)
+            params = count_parameters(voc.generator) / 1e6  # before weight norm is folded away
+            voc = voc.for_inference()
             rows.append(("vocoder", f"HiFi-GAN {preset} ({params:.1f} M)", best_of(lambda: voc(mel), args.repeats) / speech))
     base = next(r[2] for r in rows if r[0].startswith("flow tiny") and r[1] == "10 steps") if "tiny" in args.configs else None
     print(f"{args.seconds:.0f} s of speech per call, {args.threads} torch threads, best of {args.repeats}")
