@@ -8,7 +8,9 @@
 Importing this package is cheap; torch and pyannote load when a backend runs.
 """
 
-import importlib
+from audiorole.utils.lazy import lazy_getattr
+
+from audiorole.utils.lazy import lazy_getattr
 
 _EXPORTS = {
     "OfflineDiarizer": "audiorole.diarization.offline",
@@ -23,7 +25,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

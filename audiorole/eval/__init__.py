@@ -9,6 +9,8 @@
 Names below import on first use, so ``import audiorole.eval`` stays cheap.
 """
 
+from audiorole.utils.lazy import lazy_getattr
+
 _LAZY = {
     "ARPEvaluator": "audiorole.eval.evaluator",
     "EvalResult": "audiorole.eval.result",
@@ -22,9 +24,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'audiorole.eval' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -8,7 +8,9 @@
 Importing this package is cheap; numpy, torch and transformers load on first use.
 """
 
-import importlib
+from audiorole.utils.lazy import lazy_getattr
+
+from audiorole.utils.lazy import lazy_getattr
 
 _EXPORTS = {
     "SpeechTokenizer": "audiorole.tokenizers.base",
@@ -22,7 +24,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
