@@ -17,13 +17,13 @@ from omegaconf import DictConfig
 import audiorole.utils.resolvers  # noqa: F401  (registers ${audiorole.*} before Hydra resolves paths)
 from audiorole.errors import ConfigError
 from audiorole.eval.run import flat_metrics, run_evaluation
-from audiorole.eval.table import markdown, result_rows
+from audiorole.eval.table import markdown
 from audiorole.eval.threads import torch_threads
 from audiorole.utils.instantiate import instantiate_group
 from audiorole.utils.logging import log_config
 from audiorole.utils.metrics import metric_value
 from audiorole.utils.task import task_wrapper
-from callbacks.logger_media import log_facts, log_table
+from callbacks.logger_media import log_eval_report
 
 log = logging.getLogger("evaluate")
 
@@ -33,18 +33,6 @@ def _check_optimized(cfg: DictConfig, systems: list) -> None:
     if name and name.split("/")[0] not in {s.name for s in systems}:
         raise ConfigError(f"return_metric={name} names a system that is not selected "
                           f"({', '.join(s.name for s in systems)}); set return_metric=<system>/ap or null")
-
-
-def _log(loggers: list, report: dict, metrics: dict) -> None:
-    rows = result_rows(report)
-    columns = list(rows[0]) if rows else []
-    for logger in loggers:
-        logger.log_metrics({f"eval/{k}": v for k, v in metrics.items()})
-    log_table(loggers, "eval/table", columns, [[r[c] for c in columns] for r in rows], markdown(report))
-    log_facts(loggers, {"arp_eval/backends": report["backends"],
-                        "arp_eval/train_hours": {c: v["train_hours"] for c, v in report["characters"].items()}})
-    for logger in loggers:
-        logger.save()
 
 
 @task_wrapper
@@ -64,7 +52,7 @@ def evaluate(cfg: DictConfig) -> dict:
                                 max_minutes=getattr(datamodule, "max_minutes", None),
                                 save_audio=cfg.get("save_audio", 0))
     metrics = flat_metrics(report)
-    _log(loggers, report, metrics)
+    log_eval_report(loggers, report, metrics)
     log.info("ARP-Eval results in %s:\n%s", cfg.paths.output_dir, markdown(report))
     return metrics
 

@@ -9,8 +9,9 @@ import logging
 from torch.utils.data import DataLoader
 
 from audiorole.data.acoustic_batches import AcousticBatches
-from audiorole.data.acoustic_split import cap_minutes, character_cuts, split_by_scene
-from audiorole.errors import AudioroleError
+from audiorole.data.acoustic_split import character_split
+from audiorole.data.padding import padding_efficiency
+from audiorole.data.reply_sampler import reply_sampler
 from audiorole.tokenizers.cache import latest_cache
 from datamodules.series_datamodule import SeriesDataModule
 
@@ -33,33 +34,20 @@ class AcousticDataModule(SeriesDataModule):
         self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
-        from lhotse import load_manifest_lazy
-
-        cuts = character_cuts(load_manifest_lazy(f"{self.data.out_dir}/cuts.jsonl.gz"), self.character)
-        if len(cuts) < 2:
-            raise AudioroleError(f"{self.data.out_dir}: only {len(cuts)} kept replies for '{self.character}'; "
-                                 "the acoustic stage needs more of this character's audio (see stats.json for drops)")
-        train, self.val_cuts = split_by_scene(cuts, self.val_fraction, self.seed)
-        self.train_cuts = cap_minutes(train, self.max_minutes, self.seed)
+        self.train_cuts, self.val_cuts = character_split(self.data.out_dir, self.character, self.val_fraction,
+                                                         self.seed, self.max_minutes,
+                                                         needs="the acoustic stage needs more of this character's audio")
         self.token_dir = latest_cache(self.data.out_dir)
         log.info("acoustic data for %s: %d train replies (%.1f min), %d validation replies",
                  self.character, len(self.train_cuts), sum(c.duration for c in self.train_cuts) / 60, len(self.val_cuts))
 
     def _loader(self, cuts, shuffle: bool, crop: float | None) -> DataLoader:
-        from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
-
-        if shuffle and len(cuts) >= 2 * self.num_buckets:
-            sampler = DynamicBucketingSampler(cuts, max_duration=self.max_duration, num_buckets=self.num_buckets,
-                                              shuffle=True, seed=self.seed, drop_last=False)
-        else:  # validation, or too few replies to bucket: a fixed order
-            sampler = SimpleCutSampler(cuts, max_duration=self.max_duration, shuffle=shuffle, seed=self.seed)
+        sampler = reply_sampler(cuts, self.max_duration, self.num_buckets, shuffle, self.seed)
         dataset = AcousticBatches(str(self.token_dir), crop_seconds=crop, seed=self.seed, with_wave=self.with_wave)
         return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         loader = self._loader(self.train_cuts, shuffle=True, crop=self.crop_seconds)
-        from audiorole.data.padding import padding_efficiency
-
         sampler = loader.sampler
         self.padding_efficiency = padding_efficiency(sampler, self.crop_seconds)
         sampler.set_epoch(0)  # the estimate walked an epoch: start the real one afresh

@@ -11,8 +11,8 @@ import logging
 
 from torch.utils.data import DataLoader
 
-from audiorole.data.acoustic_split import cap_minutes, character_cuts, split_by_scene
-from audiorole.errors import AudioroleError
+from audiorole.data.acoustic_split import character_split
+from audiorole.data.reply_sampler import reply_sampler
 from audiorole.text.dialogues import DialogueBatches, system_prompts
 from audiorole.tokenizers.cache import latest_cache
 from datamodules.series_datamodule import SeriesDataModule
@@ -37,27 +37,16 @@ class SemanticDataModule(SeriesDataModule):
         self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
-        from lhotse import load_manifest_lazy
-
-        cuts = character_cuts(load_manifest_lazy(f"{self.data.out_dir}/cuts.jsonl.gz"), self.character)
-        if len(cuts) < 2:
-            raise AudioroleError(f"{self.data.out_dir}: only {len(cuts)} kept replies for '{self.character}'; "
-                                 "the semantic stage needs more of this character's lines (see stats.json for drops)")
-        train, self.val_cuts = split_by_scene(cuts, self.val_fraction, self.seed)
-        self.train_cuts = cap_minutes(train, self.max_minutes, self.seed)
+        self.train_cuts, self.val_cuts = character_split(self.data.out_dir, self.character, self.val_fraction,
+                                                         self.seed, self.max_minutes,
+                                                         needs="the semantic stage needs more of this character's lines")
         self.token_dir = latest_cache(self.data.out_dir)
         self.systems = system_prompts(self.data.series_dir)
         log.info("semantic data for %s: %d train replies, %d validation replies",
                  self.character, len(self.train_cuts), len(self.val_cuts))
 
     def _loader(self, cuts, shuffle: bool) -> DataLoader:
-        from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
-
-        if shuffle and len(cuts) >= 2 * self.num_buckets:
-            sampler = DynamicBucketingSampler(cuts, max_duration=self.max_duration, num_buckets=self.num_buckets,
-                                              shuffle=True, seed=self.seed, drop_last=False)
-        else:  # validation, or too few replies to bucket: a fixed order
-            sampler = SimpleCutSampler(cuts, max_duration=self.max_duration, shuffle=shuffle, seed=self.seed)
+        sampler = reply_sampler(cuts, self.max_duration, self.num_buckets, shuffle, self.seed)
         dataset = DialogueBatches(str(self.token_dir), self.systems)
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=_as_is, num_workers=self.num_workers)
 

@@ -1,4 +1,4 @@
-"""Choose a character's replies for the acoustic stage: split by scene, cap the minutes.
+"""Choose a character's replies for a stage (acoustic, semantic, ARP-Eval): split by scene, cap the minutes.
 
 Validation holds whole scenes out, so no scene leaks between train and
 validation. ``max_minutes`` trains on a subset (the paper's data-quantity
@@ -8,6 +8,9 @@ order so 25 % is a subset of 50 %, which is a subset of 100 %.
 
 import hashlib
 from functools import partial
+from pathlib import Path
+
+from audiorole.errors import AudioroleError
 
 
 def _unit_hash(text: str, seed: int) -> float:
@@ -52,3 +55,25 @@ def _spoken_by(cut, character: str) -> bool:
 
 def character_cuts(cuts, character: str):
     return cuts.filter(partial(_spoken_by, character=character)).to_eager()
+
+
+def load_cuts(prepared_dir: str | Path):
+    """The prepared dataset's reply cuts (lazy)."""
+    from lhotse import load_manifest_lazy
+
+    path = Path(prepared_dir) / "cuts.jsonl.gz"
+    if not path.is_file():
+        raise AudioroleError(f"{path}: no prepared dataset; run `python -m audiorole.prepare data=...` first")
+    return load_manifest_lazy(path)
+
+
+def character_split(prepared_dir: str | Path, character: str, val_fraction: float = 0.15, seed: int = 0,
+                    max_minutes: float | None = None,
+                    needs: str = "this stage needs more of this character's audio"):
+    """(train, val) of one character's replies: whole scenes held out, training capped to ``max_minutes``."""
+    cuts = character_cuts(load_cuts(prepared_dir), character)
+    if len(cuts) < 2:
+        raise AudioroleError(f"{prepared_dir}: only {len(cuts)} kept replies for '{character}'; "
+                             f"{needs} (see stats.json for drops)")
+    train, val = split_by_scene(cuts, val_fraction, seed)
+    return cap_minutes(train, max_minutes, seed), val

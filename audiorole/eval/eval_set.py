@@ -6,18 +6,9 @@ The held-out items are the acoustic stage's validation split (whole scenes,
 
 from pathlib import Path
 
-from audiorole.data.acoustic_split import character_cuts, split_by_scene
+from audiorole.data.acoustic_split import character_cuts, load_cuts, split_by_scene
 from audiorole.errors import AudioroleError
 from audiorole.eval.items import ContextTurn, EvalItem
-
-
-def _cuts(prepared_dir: str | Path):
-    from lhotse import load_manifest_lazy
-
-    path = Path(prepared_dir) / "cuts.jsonl.gz"
-    if not path.is_file():
-        raise AudioroleError(f"{path}: no prepared dataset; run `python -m audiorole.prepare data=...` first")
-    return load_manifest_lazy(path)
 
 
 def _item(cut, tokens) -> EvalItem:
@@ -34,7 +25,7 @@ def _item(cut, tokens) -> EvalItem:
 def held_out_items(prepared_dir: str | Path, character: str, val_fraction: float = 0.15, seed: int = 0,
                    with_tokens: bool = True, limit: int | None = None) -> list[EvalItem]:
     """The character's validation replies, in a fixed order (episode, scene, turn)."""
-    cuts = character_cuts(_cuts(prepared_dir), character)
+    cuts = character_cuts(load_cuts(prepared_dir), character)
     if len(cuts) == 0:
         raise AudioroleError(f"{prepared_dir}: no kept replies for '{character}' (see stats.json for drops)")
     _, val = split_by_scene(cuts, val_fraction, seed)
@@ -49,7 +40,7 @@ def held_out_items(prepared_dir: str | Path, character: str, val_fraction: float
 
 def training_lines(prepared_dir: str | Path, val_fraction: float = 0.15, seed: int = 0) -> dict[str, list[str]]:
     """Every character's training-split reply texts (the CP reference); the split matches ``held_out_items``."""
-    cuts = _cuts(prepared_dir)
+    cuts = load_cuts(prepared_dir)
     lines: dict[str, list[str]] = {}
     for character in sorted({c.supervisions[0].speaker for c in cuts}):
         train, _ = split_by_scene(character_cuts(cuts, character), val_fraction, seed)

@@ -31,6 +31,17 @@ def scaled(channels: tuple[int, ...], width: float) -> tuple[int, ...]:
     return tuple(max(1, round(c * width)) for c in channels)
 
 
+def conv_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU conv layers then a post conv -> (flat logits, every layer's output as feature maps)."""
+    fmaps = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmaps.append(x)
+    x = post(x)
+    fmaps.append(x)
+    return x.flatten(1), fmaps
+
+
 class PeriodDiscriminator(nn.Module):
     """Looks at every ``period``-th sample: the wave folded to ``(T / p, p)``, 2-D convs along time."""
 
@@ -50,14 +61,7 @@ class PeriodDiscriminator(nn.Module):
         if t % self.period:
             # Reflect-pad to a whole number of periods before folding.
             x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
-        x = x.view(b, c, -1, self.period)
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmaps.append(x)
-        x = self.conv_post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return conv_stack(self.convs, self.conv_post, x.view(b, c, -1, self.period))
 
 
 class ScaleDiscriminator(nn.Module):
@@ -84,13 +88,7 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(c_in, 1, 3, 1, padding=1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmaps.append(x)
-        x = self.conv_post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return conv_stack(self.convs, self.conv_post, x)
 
 
 class MultiPeriodDiscriminator(nn.Module):
