@@ -2,6 +2,8 @@
 
 mel.py             the one log-mel definition (22050 Hz, n_fft 1024, hop 256, 80 mels, 0–8 kHz)
 generator.py       HiFi-GAN generator and size presets (tiny, v1, v3)
+hift.py            HiFT, GLM-4-Voice's vocoder (F0 predictor, NSF source, Snake, iSTFT head); presets tiny, glm4voice
+hift_checkpoint.py HiFT weights in the public layout (hift.pt + config.yaml): strict load, save
 discriminators.py  multi-period and multi-scale discriminators
 losses.py          LSGAN, feature matching, mel L1, and the 1 / 2 / 45 weighted total
 vocoder.py         Vocoder: artifact save/load, public-checkpoint loading, mel -> wave
@@ -11,6 +13,8 @@ griffin_lim.py     GriffinLimVocoder: the same call, no weights
 from .discriminators import HifiganDiscriminator, MultiPeriodDiscriminator, MultiScaleDiscriminator
 from .generator import PRESETS, Generator, GeneratorConfig, count_parameters
 from .griffin_lim import GriffinLimVocoder
+from .hift import HIFT_PRESETS, HiFTConfig, HiFTGenerator
+from .hift_checkpoint import load_hift, save_hift
 from .losses import (
     MelLoss,
     discriminator_loss,
@@ -27,6 +31,9 @@ __all__ = [
     "Generator",
     "GeneratorConfig",
     "GriffinLimVocoder",
+    "HIFT_PRESETS",
+    "HiFTConfig",
+    "HiFTGenerator",
     "HifiganDiscriminator",
     "LogMel",
     "MelConfig",
@@ -39,5 +46,7 @@ __all__ = [
     "feature_matching_loss",
     "generator_adversarial_loss",
     "generator_loss_total",
+    "load_hift",
     "mel_l1_loss",
+    "save_hift",
 ]
