@@ -4,9 +4,10 @@ A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
 ``audiorole.models.vocoder``:
 
 - the decoder trains from scratch (or from a base decoder, ``init_from``);
-- with a ``discriminator`` the HiFi-GAN vocoder trains too, by manual
-  optimisation (discriminator step, then generator step: adversarial + 2·feature
-  matching + 45·mel), jointly with the flow or as a second phase
+- with a ``discriminator`` the vocoder (HiFi-GAN or HiFT) trains too, by manual
+  optimisation (discriminator step, then generator step with the
+  ``vocoder_objective``'s weighted losses: HiFi-GAN's adversarial + 2·feature
+  matching + 45·mel by default; HiFT adds TPR and F0 L1), jointly with the flow or as a second phase
   (``vocoder_start_epoch``, ``flow_epochs``); a ``vocoder`` without a
   discriminator is a fixed (e.g. pretrained) vocoder; none at all: Griffin-Lim;
 - validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of held-out
@@ -31,13 +32,14 @@ log = logging.getLogger(__name__)
 
 class AcousticModule(L.LightningModule):
     def __init__(self, decoder, optimizer, scheduler=None, vocoder=None, discriminator=None,
-                 vocoder_optimizer=None, vocoder_start_epoch: int = 0, flow_epochs: int | None = None,
+                 vocoder_optimizer=None, vocoder_objective=None, vocoder_start_epoch: int = 0,
+                 flow_epochs: int | None = None,
                  vocoder_segment_frames: int = 32, gradient_clip: float | None = None, n_steps: int = 10,
                  guidance: float = 0.7, init_from: str | None = None, export_dir: str | None = None,
                  val_seed: int = 0):
         super().__init__()
         self.save_hyperparameters(ignore=["decoder", "optimizer", "scheduler", "vocoder", "discriminator",
-                                          "vocoder_optimizer"])
+                                          "vocoder_optimizer", "vocoder_objective"])
         self.decoder = decoder
         self.vocoder = vocoder
         self.discriminator = discriminator
@@ -48,9 +50,11 @@ class AcousticModule(L.LightningModule):
             if vocoder is None or vocoder_optimizer is None:
                 raise ConfigError("model.discriminator trains a vocoder: set model.vocoder and model.vocoder_optimizer too")
             from audiorole.models.vocoder import LogMel
+            from audiorole.models.vocoder.losses import VocoderObjective
 
             self.automatic_optimization = False  # GAN: two optimisers, stepped by hand
-            self.vocoder_mel = LogMel(self.vocoder.mel_config)
+            self.vocoder_objective = vocoder_objective or VocoderObjective()
+            self.vocoder_mel = LogMel(self.vocoder.mel_config, **(self.vocoder_objective.loss_mel or {}))
         if init_from:
             self._init_decoder(init_from)
         self.val_mel_l1 = MeanMetric()
@@ -101,24 +105,35 @@ class AcousticModule(L.LightningModule):
         opt.step()
 
     def _vocoder_step(self, batch: dict, gen_opt, disc_opt, bs: int) -> None:
-        from audiorole.models.vocoder import discriminator_loss, generator_loss_total
         from audiorole.models.vocoder.segments import random_segments
 
+        objective, generator = self.vocoder_objective, self.vocoder.generator
         mel, wave = random_segments(batch["mel"], batch["wave"], batch["mel_lens"],
                                     self.hparams.vocoder_segment_frames, self.vocoder.hop_length)
         real = wave.unsqueeze(1)
-        fake = self.vocoder.generator(mel)[..., :real.shape[-1]]
+        fake = generator(mel)[..., :real.shape[-1]]
         real_logits, _ = self.discriminator(real)
         fake_logits, _ = self.discriminator(fake.detach())
-        d_loss = discriminator_loss(real_logits, fake_logits)
-        self._step(disc_opt, d_loss, self.discriminator)
+        d = objective.discriminator(real_logits, fake_logits)
+        self._step(disc_opt, d["total"], self.discriminator)
         fake_logits, fake_fmaps = self.discriminator(fake)
         with torch.no_grad():
-            _, real_fmaps = self.discriminator(real)
-        g = generator_loss_total(fake_logits, real_fmaps, fake_fmaps, self.vocoder_mel(fake.squeeze(1)), mel)
-        self._step(gen_opt, g["total"], self.vocoder.generator)
-        self.log_dict({"train/disc_loss": d_loss, "train/gen_loss": g["total"], "train/gen_adv": g["adv"],
-                       "train/gen_fm": g["fm"], "train/gen_mel": g["mel"]}, batch_size=bs)
+            real_logits, real_fmaps = self.discriminator(real)
+        # With its own loss mel (HiFT's recipe) both sides come from waves; else the input mel is the target.
+        mel_real = self.vocoder_mel(wave) if objective.loss_mel else mel
+        f0_fake = f0_real = None
+        if objective.f0_weight:
+            from audiorole.audio.pitch import f0_batch
+
+            f0_fake = generator.f0_predictor(mel)
+            f0_real = f0_batch(wave, self.vocoder.sample_rate, self.vocoder.hop_length, mel.shape[-1])
+        g = objective.generator(real_logits, fake_logits, real_fmaps, fake_fmaps, self.vocoder_mel(fake.squeeze(1)),
+                                mel_real, f0_fake, f0_real)
+        self._step(gen_opt, g["total"], generator)
+        logs = {"train/disc_loss": d["total"], "train/gen_loss": g["total"]}
+        logs.update({f"train/gen_{k}": v for k, v in g.items() if k != "total"})
+        logs.update({f"train/disc_{k}": v for k, v in d.items() if k not in ("total", "disc")})
+        self.log_dict(logs, batch_size=bs)
 
     def _log_train(self, out: dict, bs: int) -> None:
         for name, value in out.items():

@@ -19,7 +19,7 @@ from audiorole.utils.atomic import atomic_path, write_json
 
 from .generator import Generator, GeneratorConfig, resolve_config
 from .hift import HiFTConfig, HiFTGenerator, resolve_hift_config
-from .hift_checkpoint import is_hift_state, load_hift
+from .hift_checkpoint import is_hift_state, load_hift, load_hift_state, read_hift_state
 from .mel import MelConfig
 from .public_checkpoint import (
     has_weight_norm,
@@ -92,17 +92,26 @@ class Vocoder(torch.nn.Module):
     @classmethod
     def from_config(
         cls, config: GeneratorConfig | HiFTConfig | dict | str = "tiny", mel: MelConfig | dict | None = None,
-        family: str = "hifigan",
+        family: str = "hifigan", init_from: str | Path | None = None,
     ) -> "Vocoder":
-        """A freshly initialised vocoder; ``config`` is a preset name or fields of ``family``'s generator.
+        """A trainable vocoder; ``config`` is a preset name or fields of ``family``'s generator.
 
         Presets: HiFi-GAN ``tiny``, ``v1``, ``v3``; HiFT ``tiny``, ``glm4voice`` (the published size).
+        ``init_from`` (HiFT): a GLM-4-Voice decoder folder or ``hift.pt`` whose weights start the
+        training, loaded strictly into ``config``'s shape; None: random initialisation.
         """
         if family not in FAMILIES:
             raise ConfigError(f"unknown vocoder family {family!r}; choose one of {sorted(FAMILIES)}")
         gen_cls, _, resolve = FAMILIES[family]
+        generator = gen_cls(resolve(config))
+        if init_from is not None:
+            if family != "hift":
+                raise ConfigError(f"init_from={init_from}: starting from public weights is supported for HiFT only")
+            path = Path(init_from)
+            weights = path / "hift.pt" if path.is_dir() else path
+            load_hift_state(generator, read_hift_state(weights), weights)
         mel_cfg = MelConfig(**mel) if isinstance(mel, dict) else mel
-        return cls(gen_cls(resolve(config)), mel_cfg)
+        return cls(generator, mel_cfg)
 
     def for_inference(self) -> "Vocoder":
         """Eval mode with weight norm folded: the same outputs, less work per call."""
