@@ -42,6 +42,15 @@ def test_adapter_and_merged_export_answer_alike_and_speak(make_cfg, prepared, tm
     m, _ = sf.read(tmp_path / "m.wav", dtype="float32")
     assert rate == 22050 and len(a) == len(m)
     assert np.isfinite(a).all()
+    capsys.readouterr()
+    streamed = ["--adapter", str(export / "adapter"), "--out", str(tmp_path / "s.wav"), *common, "--stream",
+                "--max-new-tokens", "80"]
+    assert reply.main(streamed) == 0
+    report = capsys.readouterr().out
+    first, total = map(int, report.split("at token ")[1].split(";")[0].split(" of "))
+    assert first < total  # audio was written while the reply was still being generated
+    s, _ = sf.read(tmp_path / "s.wav", dtype="float32")
+    assert len(s) > 0 and np.isfinite(s).all()
 
 
 def test_bad_input_is_one_line_error(tmp_path, capsys):

@@ -126,6 +126,19 @@ class Vocoder(torch.nn.Module):
         wave = self.generator(x.to(device=p.device, dtype=p.dtype)).squeeze(1)
         return wave[0] if unbatched else wave
 
+    @torch.inference_mode()
+    def inference(self, mel: torch.Tensor, cache_source: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """mel (B, n_mels, T) -> (wave (B, T * hop), HiFT's excitation (B, 1, T * hop), else None).
+
+        ``cache_source``: the previous block's last excitation samples (HiFT only), for streaming.
+        """
+        p = next(self.generator.parameters())
+        mel = mel.to(device=p.device, dtype=p.dtype)
+        if isinstance(self.generator, HiFTGenerator):
+            return self.generator.inference(mel, cache_source)
+        return self.generator(mel).squeeze(1), None
+
     # --- artifact -----------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
@@ -165,6 +178,17 @@ class Vocoder(torch.nn.Module):
         state = torch.load(path / WEIGHTS_FILE, map_location=map_location, weights_only=True)
         generator.load_state_dict(state)
         return cls(generator, MelConfig(**meta["mel"])).to(map_location)
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> "Vocoder":
+        """For inference: an audiorole artifact (``vocoder.json``) or a public checkpoint (see ``load_pretrained``)."""
+        path = Path(path)
+        if (path / CONFIG_FILE).is_file():
+            return cls.load(path).for_inference()
+        if not path.exists():
+            raise ConfigError(f"{path}: no such vocoder; give a vocoder artifact folder, a GLM-4-Voice decoder "
+                              f"folder (hift.pt) or a HiFi-GAN generator file")
+        return cls.load_pretrained(path)
 
     @classmethod
     def load_pretrained(
