@@ -171,7 +171,10 @@ class HiFTGenerator(nn.Module):
                 x = F.pad(x, (1, 0), mode="reflect")  # one frame more: the STFT's centred frame count
             x = x + self.source_resblocks[i](self.source_downs[i](s))
             branches = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
-            x = sum(b(x) for b in branches) / self.num_kernels
+            xs = branches[0](x)
+            for b in branches[1:]:
+                xs = xs + b(x)  # out of place: autograd needs each branch's output
+            x = xs / self.num_kernels
         x = self.conv_post(F.leaky_relu(x))  # default slope 0.01 here, as the public model
         half = self.n_fft // 2 + 1
         wave = self._istft(x[:, :half], x[:, half:])
