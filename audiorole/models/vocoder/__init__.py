@@ -1,11 +1,15 @@
-"""Acoustic stage vocoder (DESIGN §3): HiFi-GAN in plain torch, plus a Griffin-Lim fallback.
+"""Acoustic stage vocoders: HiFi-GAN and GLM-4-Voice's HiFT in plain torch, plus Griffin-Lim.
 
 mel.py             the one log-mel definition (22050 Hz, n_fft 1024, hop 256, 80 mels, 0–8 kHz)
 generator.py       HiFi-GAN generator and size presets (tiny, v1, v3)
-hift.py            HiFT, GLM-4-Voice's vocoder (F0 predictor, NSF source, Snake, iSTFT head); presets tiny, glm4voice
+hift.py            HiFT, GLM-4-Voice's vocoder (NSF source + iSTFT head); presets tiny, glm4voice
+f0_predictor.py    HiFT's F0 predictor (mel -> Hz)
+nsf_source.py      HiFT's harmonic sine source (SineGen, SourceModuleHnNSF)
+snake.py           Snake activation and HiFT's Snake residual block
 hift_checkpoint.py HiFT weights in the public layout (hift.pt + config.yaml): strict load, save
 discriminators.py  multi-period and multi-scale discriminators
-losses.py          LSGAN, feature matching, mel L1, and the 1 / 2 / 45 weighted total
+resolution_discriminator.py  multi-resolution discriminator; HiFT's MPD + MRD
+losses.py          LSGAN, feature matching, mel L1, TPR; VocoderObjective (HiFi-GAN / HiFT recipes)
 vocoder.py         Vocoder: artifact save/load, public-checkpoint loading, mel -> wave
 griffin_lim.py     GriffinLimVocoder: the same call, no weights
 """

@@ -180,15 +180,15 @@ class Vocoder(torch.nn.Module):
         return cls(generator, MelConfig(**meta["mel"])).to(map_location)
 
     @classmethod
-    def from_path(cls, path: str | Path) -> "Vocoder":
+    def from_path(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "Vocoder":
         """For inference: an audiorole artifact (``vocoder.json``) or a public checkpoint (see ``load_pretrained``)."""
         path = Path(path)
         if (path / CONFIG_FILE).is_file():
-            return cls.load(path).for_inference()
+            return cls.load(path, map_location=map_location).for_inference()
         if not path.exists():
             raise ConfigError(f"{path}: no such vocoder; give a vocoder artifact folder, a GLM-4-Voice decoder "
                               f"folder (hift.pt) or a HiFi-GAN generator file")
-        return cls.load_pretrained(path)
+        return cls.load_pretrained(path).to(map_location)
 
     @classmethod
     def load_pretrained(
