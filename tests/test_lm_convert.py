@@ -1,21 +1,21 @@
-"""GLM-4-Voice loads with no remote code: a tiny checkpoint in the public ChatGLM layout, converted to Glm.
+"""GLM-4-Voice loads with no remote code: the public ChatGLM layout, converted to transformers' Glm.
 
-The logits are checked against a ChatGLM forward pass written here from the
-original layout's weights (fused q/k/v with key/value groups, rotary on the
-first half of each head in adjacent pairs with base 10000 * rope_ratio,
-RMSNorm, SwiGLU), and the tokenizer against tiktoken's byte-pair algorithm
-run on the rank table, both independent of the code under test.
+``tests/fixtures/glm4voice_lm`` was written by the authors' ChatGLM remote code
+(``modeling_chatglm.py`` as shipped beside GLM-4-Voice-9B; ``make.py`` there, provenance in
+``golden.json``): a tiny ``ChatGLMForConditionalGeneration`` saved with their
+``save_pretrained``, their logits on fixed ids and their greedy continuation. The tokenizer
+files follow the public layout (``tiny_glm4voice.write_tokenizer_files``).
 """
 
 import json
-import math
 import re
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 import regex
 import torch
-from safetensors import safe_open
 
 from audiorole.errors import AudioroleError
 from audiorole.models.lm.convert import main as convert_main
@@ -23,6 +23,8 @@ from audiorole.models.lm.glm4voice_layout import CheckpointError
 from audiorole.models.lm.load import audio_token_offset, load_glm4voice
 from audiorole.models.lm.tiny_glm4voice import CORPUS, write_tiny_checkpoint
 
+FIXTURE = Path(__file__).parent / "fixtures" / "glm4voice_lm"
+GOLDEN = json.loads((FIXTURE / "golden.json").read_text())
 # GLM-4's pre-tokenizer regex, as tokenization_chatglm.py states it.
 GLM4_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
               r"|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -33,8 +35,8 @@ TEXTS = CORPUS.splitlines() + [
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("glm4voice") / "ckpt")
+def tiny():
+    return FIXTURE / "checkpoint"
 
 
 @pytest.fixture(scope="module")
@@ -42,51 +44,9 @@ def loaded(tiny):
     return load_glm4voice(tiny, dtype="float32")
 
 
-def original_state(root):
-    state = {}
-    for path in sorted(root.glob("*.safetensors")):
-        with safe_open(str(path), framework="pt") as f:
-            state.update({k: f.get_tensor(k).double() for k in f.keys()})
-    return state
-
-
-def chatglm_reference(state, cfg, ids, rope_ratio=None):
-    """ChatGLM's forward (modeling_chatglm semantics) in float64, from the original tensors."""
-    heads, groups, d = cfg["num_attention_heads"], cfg["multi_query_group_num"], cfg["kv_channels"]
-    eps = cfg["layernorm_epsilon"]
-    ratio = cfg["rope_ratio"] if rope_ratio is None else rope_ratio
-    s = len(ids)
-
-    def rms(x, w):
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
-
-    n = d // 2  # rotary dims per head: RotaryEmbedding(kv_channels // 2)
-    theta = 1.0 / (10000.0 * ratio) ** (torch.arange(0, n, 2, dtype=torch.float64) / n)
-    angle = torch.arange(s, dtype=torch.float64)[:, None] * theta[None]
-    cos, sin = angle.cos(), angle.sin()
-
-    def rotary(t):  # (heads, s, d): rotate pairs (0,1), (2,3), ... of the first n dims
-        x0, x1, rest = t[..., 0:n:2], t[..., 1:n:2], t[..., n:]
-        return torch.cat([torch.stack([x0 * cos - x1 * sin, x1 * cos + x0 * sin], -1).flatten(-2), rest], -1)
-
-    causal = torch.ones(s, s, dtype=torch.bool).tril()
-    x = state["transformer.embedding.word_embeddings.weight"][ids]
-    for i in range(cfg["num_layers"]):
-        p = f"transformer.encoder.layers.{i}."
-        y = rms(x, state[p + "input_layernorm.weight"])
-        qkv = y @ state[p + "self_attention.query_key_value.weight"].T + state[p + "self_attention.query_key_value.bias"]
-        q, k, v = qkv.split([heads * d, groups * d, groups * d], -1)
-        q = rotary(q.view(s, heads, d).transpose(0, 1))
-        k = rotary(k.view(s, groups, d).transpose(0, 1)).repeat_interleave(heads // groups, 0)
-        v = v.view(s, groups, d).transpose(0, 1).repeat_interleave(heads // groups, 0)
-        scores = (q @ k.transpose(-1, -2) / math.sqrt(d)).masked_fill(~causal, float("-inf"))
-        context = (scores.softmax(-1) @ v).transpose(0, 1).reshape(s, heads * d)
-        x = x + context @ state[p + "self_attention.dense.weight"].T
-        y = rms(x, state[p + "post_attention_layernorm.weight"])
-        gate, up = (y @ state[p + "mlp.dense_h_to_4h.weight"].T).chunk(2, -1)
-        x = x + (torch.nn.functional.silu(gate) * up) @ state[p + "mlp.dense_4h_to_h.weight"].T
-    x = rms(x, state["transformer.encoder.final_layernorm.weight"])
-    return x @ state["transformer.output_layer.weight"].T
+def golden_logits(model, ids):
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0]
 
 
 def prompt_ids(tokenizer, n=24):
@@ -95,18 +55,53 @@ def prompt_ids(tokenizer, n=24):
     return tokenizer(text).input_ids[:n]
 
 
-def test_converted_logits_match_the_chatglm_forward(tiny, loaded):
-    model, tokenizer = loaded
+def test_converted_logits_equal_the_authors_chatglm(tiny, loaded):
+    model, _ = loaded
+    ids = GOLDEN["input_ids"]
+    want = torch.from_numpy(np.load(FIXTURE / "golden.npz")["logits"])
+    got = golden_logits(model, ids)
     cfg = json.loads((tiny / "config.json").read_text())
-    ids = prompt_ids(tokenizer)
-    with torch.no_grad():
-        got = model(torch.tensor([ids])).logits[0].double()
-    state = original_state(tiny)
-    want = chatglm_reference(state, cfg, ids)
     assert got.shape == want.shape == (len(ids), cfg["padded_vocab_size"])
-    assert torch.allclose(got, want, atol=1e-5, rtol=0), (got - want).abs().max()
-    # The comparison can fail: the wrong rotary base alone moves the logits far past the tolerance.
-    assert (chatglm_reference(state, cfg, ids, rope_ratio=1.0) - got).abs().max() > 1e-3
+    assert (got - want).abs().max() <= 1e-4
+    assert GOLDEN["min_top2_logit_gap"] > 1e-3  # greedy choices are not near-ties
+
+
+def test_the_logit_comparison_can_fail(tiny, tmp_path):
+    bad = tmp_path / "rope"
+    shutil.copytree(tiny, bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps({**cfg, "rope_ratio": 1.0}))  # the wrong rotary base alone
+    model, _ = load_glm4voice(bad, dtype="float32")
+    want = torch.from_numpy(np.load(FIXTURE / "golden.npz")["logits"])
+    assert (golden_logits(model, GOLDEN["input_ids"]) - want).abs().max() > 1e-2
+
+
+def test_greedy_decoding_equals_the_authors(loaded):
+    model, _ = loaded
+    ids = torch.tensor([GOLDEN["input_ids"]])
+    with torch.no_grad():
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                             max_new_tokens=len(GOLDEN["generated_ids"]))
+    assert out[0, ids.shape[1]:].tolist() == GOLDEN["generated_ids"]
+
+
+def test_the_tiny_writer_writes_the_authors_layout(tmp_path):
+    """write_tiny_checkpoint (for users' CI) gives the tensor names and shapes their save_pretrained gives."""
+    from safetensors import safe_open
+
+    def tensors(root):
+        out = {}
+        for path in sorted(root.glob("*.safetensors")):
+            with safe_open(str(path), framework="pt") as f:
+                out.update({k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
+        return out
+
+    cfg = json.loads((FIXTURE / "checkpoint" / "config.json").read_text())
+    ours = write_tiny_checkpoint(tmp_path / "ours", num_layers=cfg["num_layers"], hidden_size=cfg["hidden_size"],
+                                 num_heads=cfg["num_attention_heads"], kv_groups=cfg["multi_query_group_num"],
+                                 ffn_hidden_size=cfg["ffn_hidden_size"], rope_ratio=cfg["rope_ratio"])
+    assert tensors(ours) == tensors(FIXTURE / "checkpoint")
+    assert set(json.loads((ours / "config.json").read_text())) - set(cfg) == set()
 
 
 def test_every_parameter_is_real_and_in_the_requested_dtype(tiny, loaded):
@@ -217,7 +212,8 @@ def _broken(tiny, tmp_path, how):
 def _drop_tensor(root):
     from safetensors.torch import load_file, save_file
 
-    shard = sorted(root.glob("*.safetensors"))[-1]
+    shard = root / json.loads((root / "model.safetensors.index.json").read_text())["weight_map"][
+        "transformer.encoder.final_layernorm.weight"]
     state = load_file(str(shard))
     state.pop("transformer.encoder.final_layernorm.weight")
     save_file(state, str(shard))
