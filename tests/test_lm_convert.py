@@ -3,35 +3,27 @@
 ``tests/fixtures/glm4voice_lm`` was written by the authors' ChatGLM remote code
 (``modeling_chatglm.py`` as shipped beside GLM-4-Voice-9B; ``make.py`` there, provenance in
 ``golden.json``): a tiny ``ChatGLMForConditionalGeneration`` saved with their
-``save_pretrained``, their logits on fixed ids and their greedy continuation. The tokenizer
-files follow the public layout (``tiny_glm4voice.write_tokenizer_files``).
+``save_pretrained``, what their ``ChatGLM4Tokenizer`` (tiktoken) makes of fixed texts, their
+logits on a GLM-4-Voice prompt and their greedy continuation. The tokenizer files follow the
+public layout (``tiny_glm4voice.write_tokenizer_files``).
 """
 
 import json
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import regex
 import torch
 
 from audiorole.errors import AudioroleError
 from audiorole.models.lm.convert import main as convert_main
 from audiorole.models.lm.glm4voice_layout import CheckpointError
 from audiorole.models.lm.load import audio_token_offset, load_glm4voice
-from audiorole.models.lm.tiny_glm4voice import CORPUS, write_tiny_checkpoint
+from audiorole.models.lm.tiny_glm4voice import write_tiny_checkpoint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "glm4voice_lm"
 GOLDEN = json.loads((FIXTURE / "golden.json").read_text())
-# GLM-4's pre-tokenizer regex, as tokenization_chatglm.py states it.
-GLM4_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-              r"|\s*[\r\n]+|\s+(?!\S)|\s+")
-TEXTS = CORPUS.splitlines() + [
-    "Completely unseen words: zebra quartz ½ 🎉\r\n\ttabs", "   leading spaces", "trailing   ", "a\n\n\nb",
-    "I'M SHOUTING, WE'LL see", "Ünïcödé façade 東京 123456789", "",
-]
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +41,10 @@ def golden_logits(model, ids):
         return model(torch.tensor([ids])).logits[0]
 
 
-def prompt_ids(tokenizer, n=24):
-    text = "<|system|>\nYou are Mara.<|user|>\n<|begin_of_audio|><|audio_3|><|audio_17|><|end_of_audio|>" \
-           "<|assistant|>streaming_transcription\nI told you"
-    return tokenizer(text).input_ids[:n]
-
-
 def test_converted_logits_equal_the_authors_chatglm(tiny, loaded):
-    model, _ = loaded
+    model, tokenizer = loaded
     ids = GOLDEN["input_ids"]
+    assert tokenizer(GOLDEN["prompt"]).input_ids == ids
     want = torch.from_numpy(np.load(FIXTURE / "golden.npz")["logits"])
     got = golden_logits(model, ids)
     cfg = json.loads((tiny / "config.json").read_text())
@@ -125,37 +112,13 @@ def test_config_maps_the_chatglm_fields(tiny, loaded):
     assert tokenizer.convert_tokens_to_ids("<|user|>") in c.eos_token_id
 
 
-def tiktoken_encode(text, ranks, specials):
-    """tiktoken's algorithm: split out specials, regex pre-split, then merge the lowest-ranked pair first."""
-    out = []
-    for part in re.split("(" + "|".join(map(re.escape, specials)) + ")", text):
-        if part in specials:
-            out.append(specials[part])
-            continue
-        for piece in regex.findall(GLM4_SPLIT, part):
-            parts = [bytes([b]) for b in piece.encode()]
-            while len(parts) > 1:
-                pairs = [(ranks[a + b], i) for i, (a, b) in enumerate(zip(parts, parts[1:])) if a + b in ranks]
-                if not pairs:
-                    break
-                _, i = min(pairs)
-                parts[i:i + 2] = [parts[i] + parts[i + 1]]
-            out += [ranks[p] for p in parts]
-    return out
-
-
-def test_tokenizer_matches_tiktoken_and_round_trips(tiny, loaded):
-    import base64
-
+def test_tokenizer_ids_and_decoding_equal_the_authors(loaded):
     _, tokenizer = loaded
-    ranks = {base64.b64decode(t): int(r) for t, r in
-             (line.split() for line in (tiny / "tokenizer.model").read_text().splitlines())}
-    added = json.loads((tiny / "tokenizer_config.json").read_text())["added_tokens_decoder"]
-    specials = {v["content"]: int(k) for k, v in added.items()}
-    for text in TEXTS + ["<|user|>\nhi<|audio_0|><|audio_31|> there<|assistant|>"]:
-        ids = tokenizer(text, add_special_tokens=False).input_ids
-        assert ids == tiktoken_encode(text, ranks, specials), text
-        assert tokenizer.decode(ids) == text
+    for entry in GOLDEN["tokenized"]:
+        text = entry["text"]
+        assert tokenizer(text, add_special_tokens=False).input_ids == entry["ids"], text
+        assert tokenizer(text).input_ids == entry["ids_with_prefix"], text  # [gMASK]<sop> first, as theirs
+        assert tokenizer.decode(entry["ids"], spaces_between_special_tokens=False) == entry["decoded"] == text
     # Learnt merges are used, not just bytes.
     assert len(tokenizer("the coffee machine", add_special_tokens=False).input_ids) < len("the coffee machine")
 
@@ -195,8 +158,8 @@ def test_cli_writes_a_native_checkpoint_that_loads_the_same(tiny, loaded, tmp_pa
     assert convert_main([str(tiny), str(out), "--dtype", "float32"]) == 0
     assert json.loads((out / "config.json").read_text())["model_type"] == "glm"
     again, tok2 = load_glm4voice(out)
-    ids = prompt_ids(tokenizer)
-    assert tok2(TEXTS[0]).input_ids == tokenizer(TEXTS[0]).input_ids
+    ids = GOLDEN["input_ids"]
+    assert tok2(GOLDEN["prompt"]).input_ids == tokenizer(GOLDEN["prompt"]).input_ids
     assert audio_token_offset(tok2) == audio_token_offset(tokenizer)
     with torch.no_grad():
         assert torch.equal(again(torch.tensor([ids])).logits, model(torch.tensor([ids])).logits)
