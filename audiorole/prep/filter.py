@@ -11,6 +11,7 @@ from audiorole.asr.wer import wer
 
 class ReplyFilter:
     def __init__(self, min_seconds: float = 1.0, max_seconds: float = 20.0, max_overlap_ratio: float = 0.1,
+                 max_clipped_fraction: float | None = None,
                  min_words: int = 1, language: str | None = "en", min_language_probability: float = 0.5,
                  max_subtitle_wer: float | None = 0.5, min_asr_logprob: float | None = None,
                  min_dnsmos: float | None = 2.5,
@@ -18,6 +19,7 @@ class ReplyFilter:
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
         self.max_overlap_ratio = max_overlap_ratio
+        self.max_clipped_fraction = max_clipped_fraction
         self.min_words = min_words
         self.language = language
         self.min_language_probability = min_language_probability
@@ -35,6 +37,9 @@ class ReplyFilter:
             return "too_long"
         if sample.get("overlap", 0.0) > self.max_overlap_ratio * duration:
             return "overlap"
+        clipped = sample.get("clipped")
+        if self.max_clipped_fraction is not None and clipped is not None and clipped > self.max_clipped_fraction:
+            return "clipped"
         text = sample.get("text") or ""
         if len(text.split()) < self.min_words:
             return "no_transcript"

@@ -31,6 +31,7 @@ def context_entry(turn: Turn, episode: str) -> dict:
 
 class Scenes:
     name = "scenes"
+    reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, scene_gap: float = 2.0, max_context_turns: int = 6, min_context_turns: int = 0):
         self.scene_gap = scene_gap

@@ -21,6 +21,7 @@ def load_turns(path: str | Path) -> list[Turn]:
 
 class Transcribe:
     name = "transcribe"
+    reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, backend, min_seconds: float = 0.3):
         self.backend = backend
