@@ -6,7 +6,7 @@ quality (DNSMOS) is judged separately because it needs the (maybe enhanced) clip
 
 from collections.abc import Callable
 
-from audiorole.asr.wer import wer
+from audiorole.asr.wer import normalize_text, wer
 
 
 class ReplyFilter:
@@ -30,6 +30,8 @@ class ReplyFilter:
 
     def reason(self, sample: dict) -> str | None:
         """Why this reply is dropped before its audio is scored, or ``None`` to go on."""
+        if sample.get("no_speech"):
+            return "no_speech"  # ASR text where the VAD hears none: music, laughter, silence
         duration = sample["end"] - sample["start"]
         if duration < self.min_seconds:
             return "too_short"
@@ -41,7 +43,7 @@ class ReplyFilter:
         if self.max_clipped_fraction is not None and clipped is not None and clipped > self.max_clipped_fraction:
             return "clipped"
         text = sample.get("text") or ""
-        if len(text.split()) < self.min_words:
+        if len(normalize_text(text).split()) < self.min_words:  # ". . ." is no transcript
             return "no_transcript"
         if self.language and self._language_of(sample, text) != self.language:
             return "wrong_language"
