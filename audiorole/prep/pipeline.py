@@ -214,10 +214,10 @@ def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any
                 for future in as_completed(futures):
                     collect(future.result())
 
-    if finalize:
-        finalize(series, result, out_dir)
-    for warning in result.warnings:
-        log.warning("%s [%s]: %s", warning["file"], warning["step"], warning["warning"])
     for failure in result.failures:
         log.error("%s [%s]: %s", failure["file"], failure["step"], failure["error"])
+    if finalize:
+        finalize(series, result, out_dir)  # may add warnings (an episode with no reply)
+    for warning in result.warnings:
+        log.warning("%s [%s]: %s", warning["file"], warning["step"], warning["warning"])
     return result
