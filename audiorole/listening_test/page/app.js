@@ -141,6 +141,7 @@
     $("clips").innerHTML = "";
     $("answers").innerHTML = "";
     $("question").textContent = QUESTIONS[trial.kind];
+    $("body").classList.toggle("two", trial.kind === "character");  // read on the left, listen on the right
     const name = escapeHtml(trial.character);
     if (trial.kind === "voice") {
       $("who").innerHTML = `The reference clip is <b>${name}</b> speaking. Only the voice matters, not the words.`;
@@ -155,7 +156,8 @@
     } else {
       const scale = SCALES[trial.kind];
       if (trial.kind === "character") {
-        $("who").innerHTML = `The reply is spoken as <b>${name}</b>. Judge what is said and how it is said, for this character at this point of the conversation.`;
+        $("who").innerHTML = `Spoken as <b>${name}</b>: judge what is said and how, ` +
+          ((trial.context || []).length ? "at this point of the conversation." : "as the scene's first line.");
         card("persona", trial.persona ? `<div class="label">Who ${name} is</div>${escapeHtml(trial.persona)}` : "");
         const turns = (trial.context || []).map((t) => `<div class="turn"><b>${escapeHtml(t.speaker)}:</b> ${escapeHtml(t.text)}</div>`);
         card("context", turns.length ? `<div class="label">The conversation so far</div>${turns.join("")}` : "");
