@@ -107,6 +107,22 @@ def test_reference_folder_matches_ground_truth_with_the_offline_evaluator(bench,
     assert [dict(r, system=None) for r in gt["per_item"]] == [dict(r, system=None) for r in fo["per_item"]]
 
 
+def test_folder_system_composes_from_config(make_cfg, bench):
+    from audiorole.errors import ConfigError
+    from audiorole.utils.instantiate import instantiate_group
+    from audiorole.utils.task import check_required
+
+    cfg = make_cfg(["systems=[ground_truth,folder]"], config_name="evaluate")
+    with pytest.raises(ConfigError, match="systems.folder.path"):
+        check_required(cfg)
+    cfg = make_cfg(["systems=[ground_truth,folder]", f"systems.folder.path={bench / 'reference'}",
+                    "systems.folder.name=gpt4o"], config_name="evaluate")
+    _, folder = instantiate_group(cfg.systems)
+    assert isinstance(folder, ReplyFolder) and folder.name == "gpt4o" and folder.path == bench / "reference"
+    cfg = make_cfg(["systems=[folder]", f"systems.folder.path={bench / 'reference'}"], config_name="evaluate")
+    assert instantiate_group(cfg.systems)[0].name == "reference"  # unnamed: the folder's name
+
+
 def test_bad_folder_errors_name_the_file_and_nothing_else_stops(bench, prepared, tmp_path, caplog):
     flat = [i for c in items_by_character(prepared).values() for i in c]
     answers = tmp_path / "answers"
