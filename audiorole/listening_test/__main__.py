@@ -31,8 +31,9 @@ def _make(args) -> int:
     key = make_test(args.benchmark, _systems(args.system), args.out, title=args.title, kinds=tuple(args.kinds.split(",")),
                     show_text=args.show_text, items=args.items, context_turns=args.context_turns,
                     loudness_lufs=None if args.no_loudness else args.loudness, seed=args.seed)
-    for error in key["errors"]:
-        print(f"error: {error}", file=sys.stderr)
+    if key["errors"]:
+        print(f"{len(key['errors'])} replies missing or unreadable (listed above): their trials are left out",
+              file=sys.stderr)
     print(f"{len(key['trials'])} trials -> {args.out}/page/index.html (share page/ only; keep {args.out}/key.json)")
     return 0
 

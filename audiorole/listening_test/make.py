@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import random
 import secrets
 import shutil
@@ -38,7 +37,6 @@ from audiorole.errors import AudioroleError
 from audiorole.eval.items import EvalItem
 from audiorole.utils.atomic import atomic_path, write_json, write_text
 
-log = logging.getLogger(__name__)
 PAGE_FILES = ("index.html", "app.js", "style.css")
 PAGE_SOURCE = Path(__file__).with_name("page")
 KINDS = ("voice", "naturalness", "character")
@@ -175,8 +173,6 @@ def make_test(bench: str | Path, systems: dict[str, str | Path], out_dir: str | 
     for name, folder in systems.items():
         replies[name], errs = read_replies(name, Path(folder), rows)
         errors += errs
-    for e in errors:
-        log.warning("%s", e)
     page = out / "page"
     if page.exists():
         if not (page / "trials.js").is_file() and any(page.iterdir()):

@@ -66,7 +66,7 @@ class ReplyFolder:
         if audio is None:
             if text_path.is_file():
                 raise AudioroleError(f"{text_path}: text with no audio beside it; write {item_id}.wav too "
-                                     "(every measure but CQ/CP needs the reply's audio)")
+                                     "(a reply is scored from its audio; the text only spares the transcription)")
             raise AudioroleError(f"{self.path / (item_id + '.wav')}: no reply for item {item_id}; write it, "
                                  "or leave it out knowing it scores as unanswered")
         if audio.stat().st_size == 0:
