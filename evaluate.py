@@ -47,8 +47,8 @@ def evaluate(cfg: DictConfig) -> dict:
 
     with torch_threads(cfg.get("threads")):
         report = run_evaluation(evaluator, systems, cfg.data.out_dir, cfg.data.series_dir, cfg.characters,
-                                cfg.paths.output_dir, val_fraction=getattr(datamodule, "val_fraction", 0.15),
-                                seed=getattr(datamodule, "seed", 0), max_items=cfg.get("max_items"),
+                                cfg.paths.output_dir, part=cfg.part, seed=getattr(datamodule, "seed", 0),
+                                max_items=cfg.get("max_items"),
                                 max_minutes=getattr(datamodule, "max_minutes", None),
                                 save_audio=cfg.get("save_audio", 0))
     metrics = flat_metrics(report)

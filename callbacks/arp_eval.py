@@ -2,7 +2,8 @@
 
 At the end of a validation epoch (not the sanity check; every ``every_n_epochs`` epochs
 while fitting, always under ``trainer.validate``) rank 0 takes up to ``max_items`` of the
-character's held-out replies from the datamodule's prepared dataset, asks the module for
+character's dev replies (the dataset split's selection part; never test) from the datamodule's
+prepared dataset, asks the module for
 its answers (``pl_module.respond(items) -> list[Output]``), scores them with the evaluator
 and broadcasts the scores, so every rank logs the same ``val/ap``, ``val/ap_margin``,
 ``val/aq``, ``val/cq``, ``val/cp`` (a checkpoint monitoring ``val/ap`` then agrees across
@@ -31,7 +32,7 @@ from audiorole.eval.threads import torch_threads
 from callbacks.logger_media import log_audio, log_facts
 
 log = logging.getLogger(__name__)
-_DATAMODULE_NEEDS = ("data", "character", "val_fraction", "seed")
+_DATAMODULE_NEEDS = ("data", "character")
 
 
 class ARPEvalCallback(Callback):
@@ -79,10 +80,7 @@ class ARPEvalCallback(Callback):
 
     def _items_for(self, dm):
         if self._items is None:
-            self._items = held_out_items(dm.data.out_dir, dm.character, val_fraction=dm.val_fraction, seed=dm.seed,
-                                         limit=self.max_items)
-            if not self._items:
-                raise AudioroleError(f"{dm.data.out_dir}: no held-out replies for '{dm.character}' to score")
+            self._items = held_out_items(dm.data.out_dir, dm.character, part="dev", limit=self.max_items)
         return self._items
 
     @staticmethod
@@ -116,8 +114,7 @@ class ARPEvalCallback(Callback):
         dm = self._datamodule(trainer)
         items = self._items_for(dm)
         if not self._prepared:
-            prepare_evaluator(self.evaluator, load_references(dm.data.out_dir, dm.data.series_dir,
-                                                              dm.val_fraction, dm.seed))
+            prepare_evaluator(self.evaluator, load_references(dm.data.out_dir, dm.data.series_dir))
             self._prepared = True
         outputs = respond(items)
         if len(outputs) != len(items):

@@ -1,7 +1,9 @@
 """The acoustic stage's data: one character's kept replies as (speech tokens, mel) batches.
 
-Batches are bucketed by duration with Lhotse's DynamicBucketingSampler; the
-validation set holds whole scenes out; ``max_minutes`` trains on a subset.
+Training reads the dataset split's ``train`` part, validation (and so checkpoint
+selection) its ``dev`` part (``audiorole.data.splits``: whole scenes). Batches are
+bucketed by duration with Lhotse's DynamicBucketingSampler; ``max_minutes`` trains
+on a subset.
 """
 
 import logging
@@ -9,9 +11,9 @@ import logging
 from torch.utils.data import DataLoader
 
 from audiorole.data.acoustic_batches import AcousticBatches
-from audiorole.data.acoustic_split import character_split
 from audiorole.data.padding import padding_efficiency
 from audiorole.data.reply_sampler import reply_sampler
+from audiorole.data.splits import train_and_dev
 from audiorole.tokenizers.cache import latest_cache
 from datamodules.series_datamodule import SeriesDataModule
 
@@ -20,13 +22,12 @@ log = logging.getLogger(__name__)
 
 class AcousticDataModule(SeriesDataModule):
     def __init__(self, data, character: str, tokenizer=None, max_duration: float = 40.0, num_buckets: int = 4,
-                 crop_seconds: float | None = 2.0, val_fraction: float = 0.15, max_minutes: float | None = None,
+                 crop_seconds: float | None = 2.0, max_minutes: float | None = None,
                  num_workers: int = 0, seed: int = 0, with_wave: bool = True):
         super().__init__(data, character, tokenizer)
         self.max_duration = max_duration
         self.num_buckets = num_buckets
         self.crop_seconds = crop_seconds
-        self.val_fraction = val_fraction
         self.max_minutes = max_minutes
         self.num_workers = num_workers
         self.seed = seed
@@ -34,11 +35,11 @@ class AcousticDataModule(SeriesDataModule):
         self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
-        self.train_cuts, self.val_cuts = character_split(self.data.out_dir, self.character, self.val_fraction,
-                                                         self.seed, self.max_minutes,
-                                                         needs="the acoustic stage needs more of this character's audio")
+        self.train_cuts, self.val_cuts = train_and_dev(self.data.out_dir, self.character, self.data.get("splits"),
+                                                       self.max_minutes, self.seed,
+                                                       needs="the acoustic stage needs more of this character's audio")
         self.token_dir = latest_cache(self.data.out_dir)
-        log.info("acoustic data for %s: %d train replies (%.1f min), %d validation replies",
+        log.info("acoustic data for %s: %d train replies (%.1f min), %d dev replies",
                  self.character, len(self.train_cuts), sum(c.duration for c in self.train_cuts) / 60, len(self.val_cuts))
 
     def _loader(self, cuts, shuffle: bool, crop: float | None) -> DataLoader:

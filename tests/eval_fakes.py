@@ -120,8 +120,8 @@ class ToneEvaluator:
 class PreparedData:
     """A datamodule stand-in whose dataset is already prepared (``evaluate.py`` calls ``prepare_data``)."""
 
-    def __init__(self, data, character: str, val_fraction: float = 0.15, seed: int = 0, **_):
-        self.data, self.character, self.val_fraction, self.seed = data, character, val_fraction, seed
+    def __init__(self, data, character: str, seed: int = 0, **_):
+        self.data, self.character, self.seed = data, character, seed
         self.prepared_calls = 0
 
     def prepare_data(self):

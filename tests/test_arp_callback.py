@@ -25,12 +25,12 @@ def prepared(tmp_path_factory):
 
 
 class ToyData(L.LightningDataModule):
-    """What the callback reads off AcousticDataModule: data.out_dir/series_dir, character, val_fraction, seed."""
+    """What the callback reads off AcousticDataModule: data.out_dir/series_dir and character."""
 
     def __init__(self, prepared, character="mara"):
         super().__init__()
         self.data = OmegaConf.create({"out_dir": str(prepared), "series_dir": str(DEMO_SERIES)})
-        self.character, self.val_fraction, self.seed = character, 0.15, 0
+        self.character = character
 
     def _loader(self):
         return DataLoader(TensorDataset(torch.randn(8, 4)), batch_size=4)

@@ -58,3 +58,17 @@ def test_manifests_carry_reply_metadata(prepared):
     assert sup.alignment and sup.alignment["word"]
     for turn in sup.custom["context"]:
         assert {"speaker", "text", "audio"} <= set(turn)
+
+
+def test_split_is_written_once_and_the_tokenizer_fits_on_its_train_part(prepared):
+    from audiorole.data.splits import load_splits
+
+    cfg, _ = prepared
+    out = Path(cfg.data.out_dir)
+    splits = load_splits(out, cfg.data.splits)
+    assert set(splits.counts) == {"mara", "otis", "june"} and all(r["train"] and r["dev"] for r in splits.counts.values())
+    fit_on = json.loads((out / "tokenizer" / "offline" / "fit_on.json").read_text())["fit_on"]
+    assert splits.fingerprint[:16] in fit_on and splits.dataset_fingerprint[:16] in fit_on
+    stamp = (out / "splits.json").stat().st_mtime_ns
+    prepare_dataset(cfg.data)
+    assert (out / "splits.json").stat().st_mtime_ns == stamp

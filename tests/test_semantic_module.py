@@ -132,7 +132,7 @@ def test_respond_gives_text_and_speaks_with_a_decoder(make_cfg, prepared, tmp_pa
     from audiorole.models.flow.decoder import FlowDecoder
 
     prepared_dir, series = prepared
-    items = held_out_items(prepared_dir, "ann", val_fraction=0.3)[:1]
+    items = held_out_items(prepared_dir, "ann", part="dev")[:1]
     module, _ = build(semantic_cfg(make_cfg, *prepared))
     [silent] = module.respond(items)
     assert isinstance(silent, Output) and silent.text is not None and silent.wave.shape == (0,)

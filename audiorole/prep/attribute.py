@@ -10,7 +10,7 @@ same name in every episode. Decision per cluster:
 2. Otherwise the voiceprint: best cosine to a character centroid, accepted only
    if it clears ``min_similarity`` and beats the runner-up by ``min_gap``. A
    relative gap is the robust part: absolute similarities drop with noise while
-   non-cast voices stay close to cast voices (DESIGN §9).
+   non-cast voices stay close to cast voices (docs/design.md §9).
 3. Two clusters may be the same character (diarization over-split a voice),
    but only if their own voiceprints agree (``min_cluster_agreement``);
    otherwise the one less like the character is a different voice: ``unknown``.

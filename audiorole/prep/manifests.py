@@ -1,4 +1,4 @@
-"""Write the dataset as Lhotse manifests (DESIGN §2).
+"""Write the dataset as Lhotse manifests (docs/design.md §2).
 
 - ``recordings.jsonl.gz`` / ``supervisions.jsonl.gz`` / ``cuts.jsonl.gz``: one
   recording per kept reply clip; its supervision carries the character, text,

@@ -1,7 +1,8 @@
 """A tiny GLM and its tokenizer, made from the demo series' own text: the semantic stage's CPU stand-in for GLM-4-Voice-9B.
 
-The tokenizer is a byte-level BPE trained on the prepared dataset's transcripts,
-the series' subtitles and personas, plus GLM-4-Voice's role tokens and one
+The tokenizer is a byte-level BPE trained on the transcripts of the dataset
+split's train part (replies and their context turns; dev and test text never
+shapes the vocabulary) and the characters' personas, plus GLM-4-Voice's role tokens and one
 ``<|audio_k|>`` token per code of the dataset's speech tokenizer (the count is
 read from the token cache). The model is a randomly initialised transformers
 ``GlmForCausalLM`` (the architecture of GLM-4-Voice's LM), seeded, so the same
@@ -22,22 +23,22 @@ log = logging.getLogger(__name__)
 
 
 def demo_texts(prepared_dir: str | Path, series_dir: str | Path | None = None) -> list[str]:
-    """Every line of text the demo has, in a fixed order."""
-    from lhotse import load_manifest_lazy
+    """The train part's text (replies, their context turns) and the personas, in a fixed order.
+
+    Subtitles are left out: they hold every scene's lines, dev and test included.
+    """
+    from audiorole.data.replies import load_cuts
+    from audiorole.data.splits import load_splits, part_cuts
 
     texts = []
-    for cut in load_manifest_lazy(Path(prepared_dir) / "cuts.jsonl.gz"):
+    for cut in part_cuts(load_cuts(prepared_dir), load_splits(prepared_dir), "train"):
         sup = cut.supervisions[0]
         texts += [sup.text or ""] + [c["text"] for c in sup.custom.get("context") or []]
     if series_dir is not None:
         from audiorole.data.series import SeriesFolder
-        from audiorole.data.subtitles import read_srt, split_speaker
 
         series = SeriesFolder.load(series_dir)
         texts += [c.persona for _, c in sorted(series.registry.characters.items())]
-        for episode in sorted(series.episodes, key=lambda e: e.id):
-            if episode.subtitles is not None:
-                texts += [split_speaker(cue.text)[1] for cue in read_srt(episode.subtitles)]
     return [t for t in texts if t]
 
 

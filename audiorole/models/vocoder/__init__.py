@@ -1,4 +1,4 @@
-"""Acoustic stage vocoder (DESIGN §3): HiFi-GAN in plain torch, plus a Griffin-Lim fallback.
+"""Acoustic stage vocoder (docs/design.md §3): HiFi-GAN in plain torch, plus a Griffin-Lim fallback.
 
 mel.py             the one log-mel definition (22050 Hz, n_fft 1024, hop 256, 80 mels, 0–8 kHz)
 generator.py       HiFi-GAN generator and size presets (tiny, v1, v3)
