@@ -71,7 +71,7 @@ def _check_outputs(name: str, items: list[EvalItem], outputs: list[Output]) -> N
         raise AudioroleError(f"system '{name}' answered {len(outputs)} of {len(items)} items; respond() must "
                              "return one Output per item, in order")
     for item, out in zip(items, outputs):
-        if out.wave is None or len(out.wave) == 0:
+        if out.error is None and (out.wave is None or len(out.wave) == 0):
             raise AudioroleError(f"system '{name}' produced no audio for item {item.id}")
 
 
