@@ -13,7 +13,6 @@ from torch.utils.data import DataLoader
 from audiorole.data.acoustic_batches import AcousticBatches
 from audiorole.data.padding import padding_efficiency
 from audiorole.data.reply_sampler import reply_sampler
-from audiorole.data.splits import train_and_dev
 from audiorole.tokenizers.cache import latest_cache
 from datamodules.series_datamodule import SeriesDataModule
 
@@ -32,12 +31,9 @@ class AcousticDataModule(SeriesDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.with_wave = with_wave  # the vocoder trains on the waveform behind each mel
-        self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
-        self.train_cuts, self.val_cuts = train_and_dev(self.data.out_dir, self.character, self.data.get("splits"),
-                                                       self.max_minutes, self.seed,
-                                                       needs="the acoustic stage needs more of this character's audio")
+        self.read_parts(self.max_minutes, self.seed, needs="the acoustic stage needs more of this character's audio")
         self.token_dir = latest_cache(self.data.out_dir)
         log.info("acoustic data for %s: %d train replies (%.1f min), %d dev replies",
                  self.character, len(self.train_cuts), sum(c.duration for c in self.train_cuts) / 60, len(self.val_cuts))
@@ -58,3 +54,6 @@ class AcousticDataModule(SeriesDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_cuts, shuffle=False, crop=None)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_cuts(), shuffle=False, crop=None)

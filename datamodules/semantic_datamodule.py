@@ -13,7 +13,6 @@ import logging
 from torch.utils.data import DataLoader
 
 from audiorole.data.reply_sampler import reply_sampler
-from audiorole.data.splits import train_and_dev
 from audiorole.text.dialogues import DialogueBatches, system_prompts
 from audiorole.tokenizers.cache import latest_cache
 from datamodules.series_datamodule import SeriesDataModule
@@ -34,12 +33,9 @@ class SemanticDataModule(SeriesDataModule):
         self.max_minutes = max_minutes
         self.num_workers = num_workers
         self.seed = seed
-        self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
-        self.train_cuts, self.val_cuts = train_and_dev(self.data.out_dir, self.character, self.data.get("splits"),
-                                                       self.max_minutes, self.seed,
-                                                       needs="the semantic stage needs more of this character's lines")
+        self.read_parts(self.max_minutes, self.seed, needs="the semantic stage needs more of this character's lines")
         self.token_dir = latest_cache(self.data.out_dir)
         self.systems = system_prompts(self.data.series_dir)
         log.info("semantic data for %s: %d train replies, %d dev replies",
@@ -55,3 +51,6 @@ class SemanticDataModule(SeriesDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_cuts, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_cuts(), shuffle=False)

@@ -164,3 +164,44 @@ def test_ema_weights_are_what_gets_exported(prepared, tmp_path):  # noqa: F811
     averaged = ema._average_model.module.decoder.state_dict()
     exported = FlowDecoder.load(tmp_path / "decoder").state_dict()
     assert all(torch.allclose(exported[k], averaged[k]) for k in exported)
+
+
+def test_export_is_the_selected_checkpoint_with_its_record(prepared, tmp_path):  # noqa: F811
+    """Selection (best dev score) picks epoch 0 of 3: the export holds epoch 0's weights, not the last."""
+    import json
+
+    import pytest
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from audiorole.data.splits import load_splits
+
+    class Pick(L.Callback):  # a dev score that is best after the first epoch
+        def on_validation_epoch_end(self, trainer, pl_module):
+            pl_module.log("val/pick", [0.9, 0.1, 0.5][trainer.current_epoch])
+
+        def on_train_end(self, trainer, pl_module):
+            self.last = {k: v.clone() for k, v in pl_module.decoder.state_dict().items()}
+
+    torch.manual_seed(0)
+    dm = AcousticDataModule(OmegaConf.create({"out_dir": str(prepared)}), "ann", crop_seconds=1.0, max_duration=8.0)
+    dm.prepare_data = lambda: None
+    module = AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam, lr=3e-3), n_steps=2,
+                            export_dir=str(tmp_path / "decoder"))
+    pick = Pick()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/pick", mode="max", save_top_k=1,
+                                 save_last=True, filename="{epoch}")
+    L.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+              num_sanity_val_steps=0, callbacks=[pick, checkpoint]).fit(module, dm)
+
+    best = torch.load(checkpoint.best_model_path, weights_only=False)
+    exported = FlowDecoder.load(tmp_path / "decoder").state_dict()
+    assert checkpoint.best_model_path.endswith("epoch=0.ckpt")
+    assert all(torch.equal(exported[k], best["state_dict"][f"decoder.{k}"]) for k in exported)
+    assert any(not torch.equal(exported[k], pick.last[k]) for k in exported), "exported the last epoch"
+    record = json.loads((tmp_path / "decoder" / "trained_on.json").read_text())
+    splits = load_splits(prepared)
+    assert record["split_fingerprint"] == splits.fingerprint and record["dataset_fingerprint"] == splits.dataset_fingerprint
+    assert record["character"] == "ann"
+    assert record["selection"] == {"metric": "val/pick", "mode": "max", "value": pytest.approx(0.9), "epoch": 0,
+                                   "global_step": best["global_step"], "checkpoint": checkpoint.best_model_path}
+    assert best["trained_on"]["split_fingerprint"] == splits.fingerprint  # a .ckpt is checked the same way

@@ -35,7 +35,7 @@ def decoder_dir(tmp_path_factory):
 def test_default_systems_compose_and_build(make_cfg, decoder_dir):
     cfg = make_cfg([f"decoder={decoder_dir}"], config_name="evaluate")
     assert list(cfg.systems) == ["ground_truth", "untrained", "decoder"]
-    assert list(cfg.characters) == ["mara"] and cfg.return_metric == "decoder/ap"
+    assert list(cfg.characters) == ["mara"] and cfg.return_metric is None and cfg.part == "test"
     assert cfg.eval._target_.endswith("ARPEvaluator")
     check_required(cfg)
     systems = instantiate_group(cfg.systems)
@@ -172,6 +172,7 @@ def test_evaluate_entry_point_returns_the_optimised_metric(make_cfg, prepared, d
         cfg.eval = OmegaConf.create({"_target_": "eval_fakes.ToneEvaluator"})
     metrics = evaluate.evaluate(cfg)
     out = cfg.paths.output_dir
+    assert cfg.return_metric == "ground_truth/ap"  # unset: the first selected system's AP
     assert {"ground_truth/ap", "untrained/ap", "decoder/ap"} <= set(metrics)
     assert np.isfinite(metrics["decoder/ap"])
     saved = json.load(open(f"{out}/eval.json"))
@@ -181,5 +182,31 @@ def test_evaluate_entry_point_returns_the_optimised_metric(make_cfg, prepared, d
 
     with open_dict(cfg):
         cfg.systems = {"ground_truth": cfg.systems.ground_truth}
+        cfg.return_metric = "decoder/ap"
     with pytest.raises(SystemExit):  # return_metric=decoder/ap but no decoder: a one-line config error
         evaluate.evaluate(cfg)
+
+
+def test_a_decoder_trained_on_another_split_is_refused(prepared, decoder_dir, tmp_path, caplog):
+    import shutil
+
+    from audiorole.data.trained_on import write_trained_on
+    from audiorole.errors import AudioroleError
+
+    splits = load_splits(prepared)
+    own, other = tmp_path / "own", tmp_path / "other"
+    for folder, split_fingerprint in ((own, splits.fingerprint), (other, "f" * 64)):
+        shutil.copytree(decoder_dir, folder)
+        write_trained_on(folder, {"split_fingerprint": split_fingerprint,
+                                  "dataset_fingerprint": splits.dataset_fingerprint, "character": "mara"})
+    with pytest.raises(AudioroleError, match=r"other/trained_on\.json: trained on split ffffffffffff .* may be among "
+                                             r"the test items; evaluate it with the data=\.\.\. it was trained on"):
+        run_evaluation(ToneEvaluator(), [AcousticDecoder(str(other), n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                       tmp_path / "a")
+    report = run_evaluation(ToneEvaluator(), [AcousticDecoder(str(own), n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                            tmp_path / "b", max_items=1)
+    assert report["split"]["split_fingerprint"] == splits.fingerprint
+    with caplog.at_level("WARNING"):  # no record (an older export): scored, with a warning
+        run_evaluation(ToneEvaluator(), [AcousticDecoder(decoder_dir, n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                       tmp_path / "c", max_items=1)
+    assert "no record of the data it was trained on" in caplog.text

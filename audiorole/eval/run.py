@@ -17,6 +17,7 @@ from pathlib import Path
 
 from audiorole.data.replies import load_cuts
 from audiorole.data.splits import character_cuts_for, load_splits
+from audiorole.data.trained_on import check_not_trained_on
 from audiorole.errors import AudioroleError, ConfigError
 from audiorole.eval.consistency import multi_turn_consistency
 from audiorole.eval.eval_set import enrollment_clips, held_out_items, training_lines
@@ -187,6 +188,15 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
+def check_held_out(systems: list, prepared_dir, part: str) -> None:
+    """Refuse (one line) a system whose trained parts were trained on another split or dataset than this one."""
+    splits = load_splits(prepared_dir)
+    for system in systems:
+        sources = getattr(system, "trained_sources", None)
+        for source in sources() if callable(sources) else []:
+            check_not_trained_on(source, splits, part)
+
+
 def load_items(prepared_dir, characters: list[str], part: str = "test",
                max_items: int | None = None) -> dict[str, list[EvalItem]]:
     return {c: held_out_items(prepared_dir, c, part=part, limit=max_items) for c in characters}
@@ -197,6 +207,7 @@ def run_evaluation(evaluator, systems: list, prepared_dir, series_dir, character
                    max_minutes: float | None = None, save_audio: int = 0) -> dict:
     """Everything ``evaluate.py`` does after the dataset is prepared and the systems are built."""
     characters = resolve_characters(characters, prepared_dir)
+    check_held_out(systems, prepared_dir, part)
     items = load_items(prepared_dir, characters, part, max_items)
     prepare_evaluator(evaluator, load_references(prepared_dir, series_dir))
     hours = training_hours(prepared_dir, characters, max_minutes, seed)
