@@ -28,7 +28,7 @@ def reply_supervision(sample: dict):
             "episode": sample["episode"], "scene": sample["scene"], "turn": sample["turn"],
             "source_start": sample["start"], "source_end": sample["end"],
             "dnsmos": sample.get("dnsmos"), "subtitle": sample.get("subtitle"),
-            "overlap": sample.get("overlap"), "context": sample.get("context", []),
+            "overlap": sample.get("overlap"), "clipped": sample.get("clipped"), "context": sample.get("context", []),
         },
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import soundfile as sf
 import soxr
 
+from audiorole.audio.clipping import clipped_fraction
 from audiorole.prep.context import EpisodeContext
 from audiorole.prep.filter import ReplyFilter
 from audiorole.utils.atomic import write_json
@@ -19,6 +20,7 @@ from audiorole.utils.atomic import write_json
 
 class Postprocess:
     name = "postprocess"
+    reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, filter: ReplyFilter, enhancer, quality, enhance_first: bool = False, sample_rate: int = 16000):
         self.filter = filter
@@ -32,9 +34,12 @@ class Postprocess:
         wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")
         kept, dropped = [], []
         (out / "clips").mkdir()
+        # The episode was scaled by the loudness gain: its original full scale now lies there.
+        full_scale = 10 ** (ctx.results["standardise"].get("gain_db", 0.0) / 20)
         for sample in samples:
-            reason = self.filter.reason(sample)
             clip = wave[int(sample["start"] * sr): int(sample["end"] * sr)]
+            sample["clipped"] = round(clipped_fraction(clip, full_scale), 5)
+            reason = self.filter.reason(sample)
             if reason is None:
                 if self.enhance_first and self.enhancer is not None:
                     clip = self.enhancer(clip, sr)
