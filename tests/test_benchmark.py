@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from audiorole.benchmark.__main__ import main as benchmark_main
+from audiorole.data.splits import load_splits
 from audiorole.eval.eval_set import enrollment_clips, held_out_items
 from audiorole.eval.items import Output
 from audiorole.eval.run import evaluate_systems
@@ -41,7 +42,10 @@ def test_export_is_self_contained(bench, prepared):
     assert [r["id"] for r in got] == [i.id for c in items.values() for i in c]
     meta = json.loads((bench / "benchmark.json").read_text())
     assert meta["items"] == len(got) and meta["characters"] == {c: len(v) for c, v in items.items()}
-    assert len(meta["fingerprints"]["dataset_sha256"]) == 64 and meta["errors"] == []
+    splits = load_splits(prepared)
+    assert meta["split"]["part"] == "test" and meta["errors"] == []
+    assert (meta["split"]["split_fingerprint"], meta["split"]["dataset_fingerprint"]) == \
+        (splits.fingerprint, splits.dataset_fingerprint)  # what evaluate.py records of the items it scores
     by_id = {i.id: i for c in items.values() for i in c}
     for row in got:
         item = by_id[row["id"]]
@@ -55,6 +59,16 @@ def test_export_is_self_contained(bench, prepared):
             assert np.abs(wave).max() > 0.1  # the turn's tone, cut from the episode
     readme = (bench / "README.md").read_text()
     assert "<id>.wav" in readme and "systems.folder.path" in readme and "$" not in readme.replace("\\$", "")
+
+
+def test_dev_part_is_its_own_benchmark(prepared, tmp_path):
+    out = tmp_path / "dev"
+    assert benchmark_main(["export", "--prepared", str(prepared), "--series", str(DEMO_SERIES), "--out", str(out),
+                           "--part", "dev", "--characters", "mara"]) == 0
+    ids = [r["id"] for r in rows(out)]
+    assert ids == [i.id for i in held_out_items(prepared, "mara", part="dev", with_tokens=False)]
+    assert not set(ids) & {i.id for i in held_out_items(prepared, "mara", with_tokens=False)}
+    assert "part=dev" in (out / "README.md").read_text()
 
 
 def test_parquet_has_the_jsonl_rows_and_datasets_loads_both(bench):

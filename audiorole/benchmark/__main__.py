@@ -1,6 +1,6 @@
-"""python -m audiorole.benchmark export --prepared DIR --series DIR --out DIR [--characters all] [--limit N]
+"""python -m audiorole.benchmark export --prepared DIR --series DIR --out DIR [--characters all] [--part test]
 
-Writes the held-out replies of the prepared dataset (one character, several, or all) as a
+Writes the test replies of the prepared dataset (one character, several, or all) as a
 benchmark folder: context audio and text, persona, reference reply, items.jsonl,
 items.parquet and a README saying how to answer and how to score.
 """
@@ -21,10 +21,8 @@ def _export(args) -> int:
 
     prepared = Path(args.prepared)
     characters = resolve_characters(args.characters.split(","), prepared)
-    items = {c: held_out_items(prepared, c, val_fraction=args.val_fraction, seed=args.seed, with_tokens=False,
-                               limit=args.limit) for c in characters}
-    split = {"part": "held-out", "val_fraction": args.val_fraction, "seed": args.seed, "limit": args.limit}
-    result = export_benchmark(items, prepared, args.out, personas(args.series), split, dataset=args.name)
+    items = {c: held_out_items(prepared, c, part=args.part, with_tokens=False, limit=args.limit) for c in characters}
+    result = export_benchmark(items, prepared, args.out, personas(args.series), args.part, dataset=args.name)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"{result.items} items ({', '.join(f'{c}: {n}' for c, n in result.characters.items())}) -> "
@@ -43,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--characters", default="all", help="comma-separated names, or all (default)")
     export.add_argument("--limit", type=int, help="at most this many items per character")
     export.add_argument("--name", help="the dataset's name in the README (default: the prepared folder's name)")
-    export.add_argument("--val-fraction", type=float, default=0.15, help="the held-out split (as evaluate.py's)")
-    export.add_argument("--seed", type=int, default=0, help="the split's seed (as evaluate.py's)")
+    export.add_argument("--part", default="test", choices=("test", "dev"),
+                        help="which part of the dataset's split (default: test, what evaluate.py scores)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:

@@ -1,8 +1,8 @@
-"""Write a character's held-out replies as a self-contained benchmark folder any system can answer.
+"""Write characters' test replies (the dataset split's ``test`` part) as a self-contained benchmark folder.
 
     OUT/
       README.md              how to answer and how to score
-      benchmark.json         dataset, split and fingerprints, characters, counts, errors
+      benchmark.json         the split part and its fingerprints, characters, counts, errors
       items.jsonl            one item a line (also items.parquet, same rows)
       context/<id>/<k>.wav   the turns before the reply, cut from the standardised episode
       reference/<id>.wav     the reference reply (+ <id>.txt): itself an answer folder, so
@@ -79,13 +79,13 @@ def _cut(episode: Path, start: float, end: float) -> np.ndarray:
     return wave.astype(np.float32)
 
 
-def fingerprints(prepared_dir: Path, ids: list[str]) -> dict[str, str | None]:
-    """What the items were drawn from: the dataset's cuts, the split when one is recorded, the item ids."""
-    digest = hashlib.sha256()
-    with open(prepared_dir / "cuts.jsonl.gz", "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"dataset_sha256": digest.hexdigest(),
+def split_record(prepared_dir: Path, part: str, ids: list[str]) -> dict:
+    """Which split and part the items are, and fingerprints to tell a re-made dataset or split apart."""
+    from audiorole.data.splits import load_splits
+
+    splits = load_splits(prepared_dir)
+    return {"part": part, "settings": splits.settings.as_dict(), "split_fingerprint": splits.fingerprint,
+            "dataset_fingerprint": splits.dataset_fingerprint,
             "items_sha256": hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()}
 
 
@@ -150,8 +150,8 @@ def write_parquet(path: Path, rows: list[dict]) -> None:
 
 
 def export_benchmark(items_by_character: dict[str, list[EvalItem]], prepared_dir: str | Path, out_dir: str | Path,
-                     personas: dict[str, str], split: dict, dataset: str | None = None) -> Export:
-    """Write every character's items; ``split`` describes which part they are (recorded in benchmark.json)."""
+                     personas: dict[str, str], part: str = "test", dataset: str | None = None) -> Export:
+    """Write every character's items (from the split's ``part``) and benchmark.json, README.md beside them."""
     prepared_dir, out = Path(prepared_dir), Path(out_dir)
     writer = BenchmarkWriter(out, episode_audio(prepared_dir), personas)
     rows = [row for items in items_by_character.values() for row in map(writer.item, items) if row is not None]
@@ -161,13 +161,11 @@ def export_benchmark(items_by_character: dict[str, list[EvalItem]], prepared_dir
     write_jsonl(out / "items.jsonl", rows)
     write_parquet(out / "items.parquet", rows)
     meta = {"format": FORMAT_VERSION, "dataset": dataset or prepared_dir.name, "prepared_dir": str(prepared_dir),
-            "split": split, "fingerprints": {**fingerprints(prepared_dir, [r["id"] for r in rows]),
-                                             **(split.get("fingerprints") or {})},
-            "characters": counts, "items": len(rows), "sample_rate": SAMPLE_RATE,
+            "split": split_record(prepared_dir, part, [r["id"] for r in rows]), "characters": counts, "items": len(rows), "sample_rate": SAMPLE_RATE,
             "personas": {c: personas.get(c, "") for c in counts}, "errors": writer.errors,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_json(out / "benchmark.json", meta)
     readme = string.Template(README_TEMPLATE.read_text(encoding="utf-8"))
-    write_text(out / "README.md", readme.substitute(dataset=meta["dataset"], items=len(rows), part=split["part"],
+    write_text(out / "README.md", readme.substitute(dataset=meta["dataset"], items=len(rows), part=part,
                                                     characters=", ".join(f"{c} ({n})" for c, n in counts.items())))
     return Export(out_dir=out, items=len(rows), characters=counts, errors=writer.errors)
