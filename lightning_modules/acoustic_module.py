@@ -8,13 +8,16 @@ A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
   optimisation (discriminator step, then generator step: adversarial + 2·feature
   matching + 45·mel), jointly with the flow or as a second phase
   (``vocoder_start_epoch``, ``flow_epochs``); a ``vocoder`` without a
-  discriminator is a fixed (e.g. pretrained) vocoder; none at all: Griffin-Lim;
+  discriminator is a fixed (e.g. pretrained) vocoder, frozen, kept out of
+  checkpoints (it reloads from its own file) but exported with the decoder;
+  none at all: Griffin-Lim;
 - validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of held-out
   replies) and ``val/prior_l1`` (the encoder alone), so the flow's gain is measured;
 - ``respond(items)`` re-synthesises eval items to waveforms (ARP-Eval's callback
   scores them);
-- at the end of training the decoder (and a trained vocoder, in ``vocoder/``)
-  is exported as an artifact that loads without Lightning.
+- at the end of training the decoder (and its vocoder, in ``vocoder/``, so
+  ``evaluate.py`` and ``speak.py`` hear what validation heard) is exported as
+  an artifact that loads without Lightning.
 """
 
 import logging
@@ -51,6 +54,8 @@ class AcousticModule(L.LightningModule):
 
             self.automatic_optimization = False  # GAN: two optimisers, stepped by hand
             self.vocoder_mel = LogMel(self.vocoder.mel_config)
+        elif vocoder is not None:
+            vocoder.requires_grad_(False)
         if init_from:
             self._init_decoder(init_from)
         self.val_mel_l1 = MeanMetric()
@@ -184,13 +189,22 @@ class AcousticModule(L.LightningModule):
             return optimizers
         return optimizers, [{"scheduler": scheduler, "interval": "step"}]
 
+    def _fixed_vocoder(self) -> bool:
+        return self.vocoder is not None and self.discriminator is None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["decoder_config"] = self.decoder.config  # a .ckpt rebuilds its decoder without the run's config
+        if self._fixed_vocoder():  # a fixed vocoder reloads from its own (pinned) file: not copied into each .ckpt
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("vocoder.")}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if self._fixed_vocoder():
+            checkpoint["state_dict"].update({f"vocoder.{k}": v for k, v in self.vocoder.state_dict().items()})
 
     def on_train_end(self) -> None:
         if not (self.hparams.export_dir and self.trainer.is_global_zero):
             return
         path = self.decoder.save(Path(self.hparams.export_dir))
         log.info("exported decoder to %s", path)
-        if self.discriminator is not None and self.synthesis_vocoder() is not None:
+        if self.synthesis_vocoder() is not None:
             log.info("exported vocoder to %s", self.vocoder.save(path / "vocoder"))
