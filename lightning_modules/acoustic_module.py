@@ -8,15 +8,18 @@ A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
   optimisation (discriminator step, then generator step: adversarial + 2·feature
   matching + 45·mel), jointly with the flow or as a second phase
   (``vocoder_start_epoch``, ``flow_epochs``); a ``vocoder`` without a
-  discriminator is a fixed (e.g. pretrained) vocoder; none at all: Griffin-Lim;
+  discriminator is a fixed (e.g. pretrained) vocoder, frozen, kept out of
+  checkpoints (it reloads from its own file) but exported with the decoder;
+  none at all: Griffin-Lim;
 - validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of dev
   replies) and ``val/prior_l1`` (the encoder alone), so the flow's gain is
   measured; ``trainer.test`` logs the same as ``test/...`` on the test replies;
 - ``respond(items)`` re-synthesises eval items to waveforms (ARP-Eval's callback
   scores them);
 - at the end of fit the selected checkpoint's decoder (best on the monitored dev
-  metric; and a trained vocoder, in ``vocoder/``) is exported as an artifact that
-  loads without Lightning, with ``trained_on.json`` (split, dataset, selection).
+  metric) and its vocoder (in ``vocoder/``, so ``evaluate.py`` and ``speak.py``
+  hear what validation heard) are exported as an artifact that loads without
+  Lightning, with ``trained_on.json`` (split, dataset, selection).
 """
 
 import logging
@@ -55,6 +58,8 @@ class AcousticModule(L.LightningModule):
 
             self.automatic_optimization = False  # GAN: two optimisers, stepped by hand
             self.vocoder_mel = LogMel(self.vocoder.mel_config)
+        elif vocoder is not None:
+            vocoder.requires_grad_(False)
         if init_from:
             self._init_decoder(init_from)
         self.mel_l1 = MeanMetric()    # per eval epoch: validation (dev) or test
@@ -200,9 +205,18 @@ class AcousticModule(L.LightningModule):
             return optimizers
         return optimizers, [{"scheduler": scheduler, "interval": "step"}]
 
+    def _fixed_vocoder(self) -> bool:
+        return self.vocoder is not None and self.discriminator is None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["decoder_config"] = self.decoder.config  # a .ckpt rebuilds its decoder without the run's config
         checkpoint["trained_on"] = data_record(self.trainer)  # evaluate.py refuses it on other splits
+        if self._fixed_vocoder():  # a fixed vocoder reloads from its own (pinned) file: not copied into each .ckpt
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("vocoder.")}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if self._fixed_vocoder():
+            checkpoint["state_dict"].update({f"vocoder.{k}": v for k, v in self.vocoder.state_dict().items()})
 
     def on_fit_end(self) -> None:
         if not (self.hparams.export_dir and self.trainer.is_global_zero):
@@ -210,6 +224,6 @@ class AcousticModule(L.LightningModule):
         record = restore_selected(self)
         path = self.decoder.save(Path(self.hparams.export_dir))
         log.info("exported decoder to %s", path)
-        if self.discriminator is not None and self.synthesis_vocoder() is not None:
+        if self.synthesis_vocoder() is not None:
             log.info("exported vocoder to %s", self.vocoder.save(path / "vocoder"))
         write_trained_on(path, record)

