@@ -21,6 +21,7 @@ from audiorole.utils.instantiate import instantiate_group
 from audiorole.utils.logging import log_config
 from audiorole.utils.metrics import metric_value
 from audiorole.utils.task import task_wrapper
+from lightning_modules.selection import selected_path
 
 log = logging.getLogger("train")
 
@@ -46,7 +47,7 @@ def train(cfg: DictConfig) -> dict:
     if cfg.train:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = dict(trainer.callback_metrics)
-    best = trainer.checkpoint_callback.best_model_path if cfg.train and trainer.checkpoint_callback else None
+    best = selected_path(trainer) if cfg.train else None
     if cfg.validate:
         trainer.validate(model, datamodule=datamodule, ckpt_path=best or None)
         metrics.update(trainer.callback_metrics)

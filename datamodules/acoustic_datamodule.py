@@ -40,7 +40,10 @@ class AcousticDataModule(SeriesDataModule):
 
     def _loader(self, cuts, shuffle: bool, crop: float | None) -> DataLoader:
         sampler = reply_sampler(cuts, self.max_duration, self.num_buckets, shuffle, self.seed)
-        dataset = AcousticBatches(str(self.token_dir), crop_seconds=crop, seed=self.seed, with_wave=self.with_wave)
+        dataset = AcousticBatches(str(self.token_dir), crop_seconds=crop, seed=self.seed, with_wave=self.with_wave,
+                                  epoch_of=sampler)
+        if shuffle:  # training: resumable mid-epoch
+            return self.train_loader(dataset, sampler, num_workers=self.num_workers)
         return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:

@@ -44,6 +44,8 @@ class SemanticDataModule(SeriesDataModule):
     def _loader(self, cuts, shuffle: bool) -> DataLoader:
         sampler = reply_sampler(cuts, self.max_duration, self.num_buckets, shuffle, self.seed)
         dataset = DialogueBatches(str(self.token_dir), self.systems)
+        if shuffle:  # training: resumable mid-epoch
+            return self.train_loader(dataset, sampler, collate_fn=_as_is, num_workers=self.num_workers)
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=_as_is, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:

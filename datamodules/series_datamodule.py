@@ -4,6 +4,7 @@
 cached), so calling it again costs only the cache checks. ``read_parts`` gives a
 stage the dataset split's train part (training) and dev part (validation and so
 selection); ``test_cuts`` the test part, for ``trainer.test`` after fit.
+``train_loader`` makes training batches that a checkpoint can resume mid-epoch.
 """
 
 import logging
@@ -11,6 +12,7 @@ import logging
 import lightning as L
 from omegaconf import DictConfig
 
+from audiorole.data.resumable_loader import ResumableLoader
 from audiorole.data.splits import character_cuts_for, load_splits, train_and_dev
 from audiorole.prep.run import prepare_dataset
 
@@ -40,3 +42,10 @@ class SeriesDataModule(L.LightningDataModule):
 
     def test_cuts(self):
         return character_cuts_for(self.data.out_dir, self.character, "test")
+
+    def train_loader(self, dataset, sampler, **kwargs) -> ResumableLoader:
+        return ResumableLoader(dataset, sampler=sampler, batch_size=None, progress=self._train_progress, **kwargs)
+
+    def _train_progress(self) -> tuple[int, bool]:
+        progress = self.trainer.fit_loop.epoch_loop.batch_progress
+        return progress.current.processed, progress.is_last_batch

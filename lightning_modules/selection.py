@@ -21,13 +21,23 @@ def data_record(trainer) -> dict:
     return {**(splits.identity if splits is not None else {}), "character": getattr(dm, "character", None)}
 
 
+def selecting_checkpoint(trainer):
+    """The ``ModelCheckpoint`` that monitors a metric (others only keep ``last.ckpt``), or None."""
+    return next((c for c in trainer.checkpoint_callbacks if c.monitor), None)
+
+
+def selected_path(trainer) -> str | None:
+    checkpoint = selecting_checkpoint(trainer)
+    return (checkpoint.best_model_path or None) if checkpoint is not None else None
+
+
 def restore_selected(module) -> dict:
     """Load the selected checkpoint's weights into ``module``; returns the export's ``trained_on`` record."""
     import torch
 
     trainer = module.trainer
-    checkpoint = trainer.checkpoint_callback
-    best = checkpoint.best_model_path if checkpoint is not None and checkpoint.monitor else ""
+    checkpoint = selecting_checkpoint(trainer)
+    best = selected_path(trainer) or ""
     record = data_record(trainer)
     if not best or not Path(best).is_file():
         log.warning("exporting the last weights: no monitored checkpoint was saved (validation never ran, or "
