@@ -1,4 +1,4 @@
-"""`python train.py` on the demo, as the README runs it: prepare, train, validate, export."""
+"""`python train.py` on the demo, as the README runs it: prepare, train, validate on dev, test, export the selected."""
 
 import subprocess
 import sys
@@ -25,4 +25,7 @@ def test_train_acoustic_demo_end_to_end(tmp_path, demo_prepared):
     record = json.loads((run / "run.json").read_text())
     assert record["status"] == "ok" and record["optimized_metric"]["name"] == "val/ap"
     assert {"val/ap", "val/ap_margin", "val/aq", "val/mel_l1"} <= set(record["metrics"])
+    assert {"test/ap", "test/aq", "test/mel_l1", "test/loss"} <= set(record["metrics"])  # the selected one, on test
+    trained_on = json.loads((run / "decoder" / "trained_on.json").read_text())
+    assert trained_on["selection"]["metric"] == "val/ap" and trained_on["split_fingerprint"]
     assert list((run / "samples").glob("epoch_*/*.wav")), "ARP-Eval wrote no audio samples"

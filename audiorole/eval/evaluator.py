@@ -30,6 +30,7 @@ from audiorole.eval.result import EvalResult
 
 log = logging.getLogger(__name__)
 NEEDS = {"ap": "speaker_embedder", "aq": "quality", "cq": "content_quality", "cp": "content_persona"}
+_KEYS = {"ap": ("ap", "ap_margin"), "aq": ("aq",), "cq": ("cq",), "cp": ("cp",)}  # per-item keys of each measure
 
 
 class ARPEvaluator:
@@ -112,6 +113,8 @@ class ARPEvaluator:
     def score(self, items: list[EvalItem], outputs: list[Output]) -> EvalResult:
         if len(items) != len(outputs):
             raise AudioroleError(f"score: {len(items)} items but {len(outputs)} outputs; a system must answer every item")
+        if any(o.error is not None for o in outputs):
+            return self._score_with_failures(items, outputs)
         before = self._judge_counts()
         counts: dict[str, int] = {}
         rows = [{"id": i.id, "character": i.character} for i in items]
@@ -145,6 +148,30 @@ class ARPEvaluator:
         counts.update({k: after[k] - before.get(k, 0) for k in after})
         result.counts = counts
         return result
+
+    def _score_with_failures(self, items: list[EvalItem], outputs: list[Output]) -> EvalResult:
+        """Score the answered items; a failed output's row keeps its error and NaN for every score."""
+        ok = [k for k, o in enumerate(outputs) if o.error is None]
+        if ok:
+            result = self.score([items[k] for k in ok], [outputs[k] for k in ok])
+        else:
+            result = EvalResult(metrics={}, per_item=[], backends=self.backends())
+            result.metrics = {k: float(v) for k, v in self.metrics().compute().items()}
+        keys = list(result.per_item[0]) if result.per_item else [k for m in self.metric_names for k in _KEYS[m]]
+        scored = iter(result.per_item)
+        rows = []
+        for item, output in zip(items, outputs):
+            if output.error is None:
+                rows.append(next(scored))
+                continue
+            row = {"id": item.id, "character": item.character, "error": output.error}
+            row.update({k: float("nan") for k in keys if k not in ("id", "character", "text")})
+            rows.append(row)
+        failed = len(items) - len(ok)
+        counts = dict(result.counts or {}, failed_outputs=failed)
+        for key in [k for k in keys if k not in ("id", "character", "text")]:
+            counts[f"unscored_{key}"] = counts.get(f"unscored_{key}", 0) + failed
+        return EvalResult(metrics=result.metrics, per_item=rows, backends=result.backends, counts=counts)
 
     def _score_ap(self, items, outputs, rows) -> None:
         if self._voice is None:

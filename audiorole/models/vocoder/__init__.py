@@ -1,4 +1,4 @@
-"""Acoustic stage vocoders: HiFi-GAN and GLM-4-Voice's HiFT in plain torch, plus Griffin-Lim.
+"""Acoustic stage vocoders (docs/design.md §3): HiFi-GAN and GLM-4-Voice's HiFT in plain torch, plus Griffin-Lim.
 
 mel.py             the one log-mel definition (22050 Hz, n_fft 1024, hop 256, 80 mels, 0–8 kHz)
 generator.py       HiFi-GAN generator and size presets (tiny, v1, v3)
@@ -11,6 +11,7 @@ discriminators.py  multi-period and multi-scale discriminators
 resolution_discriminator.py  multi-resolution discriminator; HiFT's MPD + MRD
 losses.py          LSGAN, feature matching, mel L1, TPR; VocoderObjective (HiFi-GAN / HiFT recipes)
 vocoder.py         Vocoder: artifact save/load, public-checkpoint loading, mel -> wave
+universal.py       the pinned pretrained HiFi-GAN V1 universal (the demo's default vocoder)
 griffin_lim.py     GriffinLimVocoder: the same call, no weights
 """
 

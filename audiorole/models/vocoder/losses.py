@@ -1,4 +1,4 @@
-"""Vocoder GAN losses: least-squares GAN, feature matching, mel L1, and HiFT's extras.
+"""Vocoder GAN losses (docs/design.md §3): least-squares GAN, feature matching, mel L1, and HiFT's extras.
 
 Sign conventions: the discriminator is trained to output 1 on real and 0 on
 generated audio; the generator is trained to make it output 1. Every loss here

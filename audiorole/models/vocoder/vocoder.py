@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -246,6 +247,6 @@ def _is_hift(path: Path) -> bool:
         return True
     if not path.is_file():
         return False
-    # mmap: only the key names are needed, not the (possibly large) tensors
-    state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    # mmap where the format allows (only key names are needed); legacy (non-zip) files load whole
+    state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     return isinstance(state, dict) and is_hift_state(state.get("generator", state))
