@@ -68,6 +68,19 @@ def test_config_yaml_is_read_without_running_its_tags():
     assert HiFTGenerator(load_hift(FIXTURES).config).config.base_channels == 16
 
 
+def test_config_reader_keeps_tags_as_data(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        "__seed: !apply:torch.manual_seed [1986]\nrate: 50\n"
+        "flow: !new:pkg.Flow\n    rate: !ref <rate>\n    twice: !ref <rate> * 2\n"
+        "    cfm: !new:omegaconf.DictConfig\n        content:\n            sigma_min: 1e-06\n"
+        "pipeline: [!ref <opener>]\nopener: !name:pkg.open\n")
+    cfg = read_config(tmp_path / "config.yaml")
+    assert (cfg["__seed"].tag, cfg["__seed"].target, dict(cfg["__seed"])) == ("apply", "torch.manual_seed", {0: 1986})
+    assert cfg["flow"]["rate"] == 50 and cfg["flow"]["twice"] == "<rate> * 2"  # expressions are never evaluated
+    assert cfg["flow"]["cfm"]["content"]["sigma_min"] == 1e-6
+    assert cfg["pipeline"][0].tag == "name" and cfg["pipeline"][0].target == "pkg.open"
+
+
 def test_a_mismatched_checkpoint_names_the_first_differing_tensor(tmp_path):
     # The tiny weights against the published shapes (no config.yaml beside them).
     shutil.copy(FIXTURES / "hift.pt", tmp_path / "hift.pt")

@@ -60,6 +60,9 @@ def _ref(loader: yaml.SafeLoader, node: yaml.Node) -> _Ref:
     return _Ref(loader.construct_scalar(node))
 
 
+# YAML 1.1 (PyYAML) reads "1e-06" as a string; HyperPyYAML's YAML 1.2 reads it as a number, as the configs mean.
+_SafeTagLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 for _prefix in ("!new:", "!name:", "!apply:", "!module:", "!include:"):
     _SafeTagLoader.add_multi_constructor(_prefix, _tagged)
 _SafeTagLoader.add_constructor("!ref", _ref)
