@@ -88,15 +88,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def streaming_synthesizer(decoder, vocoder=None, n_steps: int = 10, seed: int | None = 0):
-    """``Token2Wav`` over an exported decoder and a vocoder (None: Griffin-Lim)."""
+    """``Token2Wav`` over a decoder and a vocoder (None: Griffin-Lim). A decoder with the authors' flow
+    ``inference`` signature streams as it is; an exported ``FlowDecoder`` through ``DecoderAsFlow``."""
     from audiorole.models.streaming import DecoderAsFlow, Token2Wav
 
     if vocoder is None:
         from audiorole.models.vocoder.griffin_lim import GriffinLimVocoder
 
         vocoder = GriffinLimVocoder()
-    return Token2Wav(DecoderAsFlow(decoder, n_steps=n_steps, seed=seed), vocoder,
-                     sample_rate=decoder.sample_rate, hop_length=decoder.hop_length)
+    flow = decoder if hasattr(decoder, "inference") else DecoderAsFlow(decoder, n_steps=n_steps, seed=seed)
+    return Token2Wav(flow, vocoder, sample_rate=getattr(decoder, "sample_rate", 22050),
+                     hop_length=getattr(decoder, "hop_length", 256))
 
 
 def _stream(tokens, decoder, vocoder, args) -> int:
