@@ -5,8 +5,9 @@
 
 Composes the config, prepares the dataset, builds the evaluator and the selected
 systems, scores them on the held-out replies (``audiorole.eval.run``), writes
-eval.json / eval.md / eval.csv / plots into the run folder, logs the table and
-returns ``return_metric`` (``<system>/<metric>``) for sweeps.
+eval.json / eval.md / eval.csv / plots into the run folder (each mean with n, coverage and a
+95 % bootstrap interval; the configured ``comparisons`` with paired intervals), logs them to the
+loggers as ``test/...`` and returns ``return_metric`` (``<system>/<metric>``) for sweeps.
 """
 
 import logging
@@ -50,7 +51,7 @@ def evaluate(cfg: DictConfig) -> dict:
                                 cfg.paths.output_dir, val_fraction=getattr(datamodule, "val_fraction", 0.15),
                                 seed=getattr(datamodule, "seed", 0), max_items=cfg.get("max_items"),
                                 max_minutes=getattr(datamodule, "max_minutes", None),
-                                save_audio=cfg.get("save_audio", 0))
+                                save_audio=cfg.get("save_audio", 0), compare=cfg.get("comparisons") or ())
     metrics = flat_metrics(report)
     log_eval_report(loggers, report, metrics)
     log.info("ARP-Eval results in %s:\n%s", cfg.paths.output_dir, markdown(report))
