@@ -8,7 +8,7 @@ import pytest
 
 from eval_demo import cast_lines, demo_personas, enrollment, output_for, script_lines
 
-KEYS = ("ap", "ap_margin", "aq", "cq", "cp")
+KEYS = ("ap", "ap_margin", "aq", "aq_dnsmos", "cq", "cp")
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,8 @@ def evaluator(tmp_path_factory):
     from conftest import compose_config
 
     # Non-overlapping DNSMOS windows: ~8x faster than the reference 1 s hop, same behaviour under test.
-    cfg = compose_config("evaluate", ["eval=offline", "eval.quality.hop_seconds=9.01"], tmp_path_factory.mktemp("cfg"))
+    cfg = compose_config("evaluate", ["eval=offline", "eval.metrics=[ap,aq,cq,cp]", "eval.quality_also.dnsmos.hop_seconds=9.01"],
+                         tmp_path_factory.mktemp("cfg"))
     ev = hydra.utils.instantiate(cfg.eval)
     training = {}
     for line in script_lines():  # ep02 is the CP reference; ep01 lines are scored
@@ -50,14 +51,15 @@ def test_result_shape_and_backends(whole, data):
     assert set(result.metrics) == {f"{k}{s}" for k in KEYS for s in ("", *(f"_{x}" for x in stats))}
     assert all(math.isfinite(v) for v in result.metrics.values())
     assert result.metrics["ap_n"] == len(items) and result.metrics["ap_unscoreable"] == 0
-    assert result.backends == {"ap": "resemblyzer", "ap_margin": "resemblyzer", "aq": "dnsmos", "cq": "minilm",
+    assert result.backends == {"ap": "resemblyzer", "ap_margin": "resemblyzer", "aq": "distillmos",
+                               "aq_dnsmos": "dnsmos", "cq": "minilm",
                                "cp": "minilm-centroid", "asr": "faster-whisper:tiny.en(offline)"}
     assert [r["id"] for r in result.per_item] == [i.id for i in items]
     row = result.per_item[0]
     assert set(row) == {"id", "character", "text", *KEYS} and row["text"] == items[0].text
     assert isinstance(result.metrics["ap_n"], int)
     assert row["cq"] == pytest.approx(1.0, abs=1e-5)  # the reference reply itself
-    assert 1.0 <= row["aq"] <= 5.0 and -1.0 <= row["ap"] <= 1.0
+    assert 1.0 <= row["aq"] <= 5.0 and 1.0 <= row["aq_dnsmos"] <= 5.0 and -1.0 <= row["ap"] <= 1.0
     assert result.counts["transcribed"] == 0 and result.counts["unscored_ap"] == 0
     # the real speaker scores higher than with anyone else's voice: ground truth has positive margins
     assert np.mean([r["ap_margin"] for r in result.per_item]) > 0
@@ -98,7 +100,7 @@ def test_unscoreable_outputs_score_the_scale_minimum_and_are_counted(evaluator, 
     for k in (1, 2, 3):
         row = result.per_item[k]
         # silence never beats an attempt: the bottom of each scale (cosine, margin, MOS, cosine, margin)
-        assert (row["ap"], row["ap_margin"], row["aq"], row["cq"], row["cp"]) == (-1.0, -2.0, 1.0, -1.0, -2.0)
+        assert [row[k] for k in KEYS] == [-1.0, -2.0, 1.0, 1.0, -1.0, -2.0]
         assert set(row["unscoreable"]) == set(KEYS)
     assert result.per_item[1]["unscoreable"]["ap"] == "shorter than 0.5 s"
     assert result.per_item[2]["unscoreable"]["ap"] == "no audio" and result.per_item[3]["unscoreable"]["aq"] == "silent"

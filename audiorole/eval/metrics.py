@@ -22,6 +22,9 @@ from torchmetrics.utilities import dim_zero_cat
 from audiorole.eval.uncertainty import mean_summary
 
 
+STATS = ("n", "coverage", "ci_low", "ci_high", "unscoreable")  # what compute() gives beside each mean
+
+
 def as_scores(values) -> torch.Tensor:
     return torch.as_tensor(values, dtype=torch.float64).reshape(-1)
 
@@ -43,6 +46,8 @@ class _ItemMeans(Metric):
     def update(self, **scores) -> None:
         """``update(ap=[...], ap_margin=[...], ap_unscoreable=[bool, ...])``; other keys are ignored."""
         for key in self.keys:
+            if key not in scores:
+                continue  # e.g. an evaluator computing AP without its margin
             getattr(self, f"{key}_values").append(as_scores(scores[key]).to(self.device))
             flags = scores.get(f"{key}_unscoreable")
             if flags is not None:
@@ -131,5 +136,6 @@ def summarize(rows: list[dict]) -> dict[str, float | int]:
     if not names:
         return {}
     collection = arp_metrics(names, extra_quality=extra)
-    collection.update(**per_item_scores(rows, [k for n in names for k in collection[n].keys]))
-    return as_numbers(collection.compute())
+    collection.update(**per_item_scores(rows, keys))
+    return {k: v for k, v in as_numbers(collection.compute()).items()
+            if k in keys or any(k == f"{key}_{s}" for key in keys for s in STATS)}

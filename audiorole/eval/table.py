@@ -15,6 +15,7 @@ import csv
 import io
 import math
 
+from audiorole.eval.metrics import STATS
 from audiorole.eval.result import is_metric_key
 from audiorole.utils.atomic import write_text
 
@@ -23,7 +24,6 @@ SCORE_COLUMNS = (("aq", "AQ ↑"), ("cq", "CQ ↑"), ("ap", "AP ↑"), ("ap_marg
                  ("wer", "WER ↓"), ("cer", "CER ↓"))
 CONSISTENCY_COLUMNS = (("ap_std", "AP std"), ("ap_msd", "AP Δturn"), ("cp_std", "CP std"), ("cp_msd", "CP Δturn"))
 BESIDE = {"ap": ("ap_std", "ap_msd"), "cp": ("cp_std", "cp_msd")}  # consistency next to its mean
-STATS = ("ci_low", "ci_high", "n", "coverage", "unscoreable")
 ALL = "all"
 
 
