@@ -4,16 +4,19 @@
     python evaluate.py systems=[ground_truth,untrained] characters=all
 
 Composes the config, prepares the dataset, builds the evaluator and the selected
-systems, scores them on the held-out replies (``audiorole.eval.run``), writes
-eval.json / eval.md / eval.csv / plots into the run folder (each mean with n, coverage and a
-95 % bootstrap interval; the configured ``comparisons`` with paired intervals), logs them to the
-loggers as ``test/...`` and returns ``return_metric`` (``<system>/<metric>``) for sweeps.
+systems, scores them on the dataset split's test replies (``part=dev`` for the
+selection part; ``audiorole.eval.run``), writes eval.json / eval.md / eval.csv /
+plots into the run folder (each mean with n, coverage and a 95 % bootstrap interval;
+the configured ``comparisons`` with paired intervals), logs them to the loggers as
+``test/...`` and returns ``return_metric`` (``<system>/<metric>``; default: the first
+system's AP) for sweeps. A decoder trained on another split or dataset is refused (its
+training replies may be among the scored ones).
 """
 
 import logging
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 import audiorole.utils.resolvers  # noqa: F401  (registers ${audiorole.*} before Hydra resolves paths)
 from audiorole.errors import ConfigError
@@ -29,11 +32,15 @@ from callbacks.logger_media import log_eval_report
 log = logging.getLogger("evaluate")
 
 
-def _check_optimized(cfg: DictConfig, systems: list) -> None:
+def _resolve_return_metric(cfg: DictConfig, systems: list) -> None:
+    """``return_metric`` as given, else the first selected system's AP; a system not selected is an error."""
     name = cfg.get("return_metric")
     if name and name.split("/")[0] not in {s.name for s in systems}:
         raise ConfigError(f"return_metric={name} names a system that is not selected "
                           f"({', '.join(s.name for s in systems)}); set return_metric=<system>/ap or null")
+    if not name and systems:
+        with open_dict(cfg):
+            cfg.return_metric = f"{systems[0].name}/ap"
 
 
 @task_wrapper
@@ -41,15 +48,15 @@ def evaluate(cfg: DictConfig) -> dict:
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     datamodule.prepare_data()
     systems = instantiate_group(cfg.get("systems"))
-    _check_optimized(cfg, systems)
+    _resolve_return_metric(cfg, systems)
     evaluator = hydra.utils.instantiate(cfg.eval)
     loggers = instantiate_group(cfg.get("logger"))
     log_config(cfg, loggers)
 
     with torch_threads(cfg.get("threads")):
         report = run_evaluation(evaluator, systems, cfg.data.out_dir, cfg.data.series_dir, cfg.characters,
-                                cfg.paths.output_dir, val_fraction=getattr(datamodule, "val_fraction", 0.15),
-                                seed=getattr(datamodule, "seed", 0), max_items=cfg.get("max_items"),
+                                cfg.paths.output_dir, part=cfg.part, seed=getattr(datamodule, "seed", 0),
+                                max_items=cfg.get("max_items"),
                                 max_minutes=getattr(datamodule, "max_minutes", None),
                                 save_audio=cfg.get("save_audio", 0), compare=cfg.get("comparisons") or ())
     metrics = flat_metrics(report)

@@ -3,8 +3,10 @@
     python train.py stage=acoustic character=mara
     python train.py -m experiment=data_quantity
 
-Composes the config, seeds, prepares the dataset, fits, validates, and returns
-the optimised metric so Hydra sweepers (Optuna) can use it.
+Composes the config, seeds, prepares the dataset, fits (selecting on the dev part),
+validates the selected checkpoint on dev (``val/...``), tests it on the test part
+(``test/...``: the numbers to report), and returns the optimised metric (a dev
+metric) so Hydra sweepers (Optuna) can use it.
 """
 
 import logging
@@ -19,6 +21,7 @@ from audiorole.utils.instantiate import instantiate_group
 from audiorole.utils.logging import log_config
 from audiorole.utils.metrics import metric_value
 from audiorole.utils.task import task_wrapper
+from lightning_modules.selection import selected_path
 
 log = logging.getLogger("train")
 
@@ -44,9 +47,12 @@ def train(cfg: DictConfig) -> dict:
     if cfg.train:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = dict(trainer.callback_metrics)
+    best = selected_path(trainer) if cfg.train else None
     if cfg.validate:
-        best = trainer.checkpoint_callback.best_model_path if cfg.train and trainer.checkpoint_callback else None
         trainer.validate(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics.update(trainer.callback_metrics)
+    if cfg.get("test"):
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
         metrics.update(trainer.callback_metrics)
     metric_value(metrics, cfg.get("optimized_metric"))  # a metric never logged fails here, as this run's error
     return metrics

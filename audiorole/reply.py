@@ -38,9 +38,9 @@ def load_lm(args):
         return model, tokenizer, read_chat(args.adapter)
     if not (Path(args.model) / "config.json").is_file():
         raise AudioroleError(f"{args.model}: not a transformers model folder (no config.json); pass a run's lm/merged folder")
-    from audiorole.models.lm.demo_lm import load_pretrained_lm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model, tokenizer = load_pretrained_lm(args.model)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(args.model), AutoTokenizer.from_pretrained(args.model)
     return model, tokenizer, read_chat(args.model)
 
 

@@ -11,7 +11,7 @@ import argparse
 from lhotse import load_manifest_lazy
 from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
 
-from audiorole.data.acoustic_split import character_cuts
+from audiorole.data.replies import character_cuts
 from audiorole.data.padding import padding_efficiency
 
 

@@ -1,9 +1,10 @@
-"""ARP-Eval at validation: score the module's answers to held-out replies, log ``val/ap`` & co.
+"""ARP-Eval at validation (dev replies, ``val/ap`` & co.) and at test (test replies, ``test/ap`` & co.).
 
 At the end of a validation epoch (not the sanity check; every ``every_n_epochs`` epochs
 while fitting, always under ``trainer.validate``) rank 0 takes up to ``max_items`` of the
-character's held-out replies from the datamodule's prepared dataset, asks the module for
-its answers (``pl_module.respond(items) -> list[Output]``), scores them with the evaluator
+character's dev replies (the dataset split's selection part) from the datamodule's prepared
+dataset, asks the module for its answers (``pl_module.respond(items) -> list[Output]``),
+scores them with the evaluator
 and broadcasts the scores, so every rank logs the same ``val/ap``, ``val/ap_margin``,
 ``val/aq``, ``val/cq``, ``val/cp``, ``val/wer``, ``val/cer`` (a checkpoint monitoring them then
 agrees across ranks under DDP), each with ``_n``, ``_coverage``, ``_ci_low``, ``_ci_high`` and
@@ -12,9 +13,14 @@ score ``val/select`` a checkpoint can monitor. ``respond`` runs on rank 0 alone,
 not need collective ops.
 Scoring runs with ``threads`` torch threads (default 1: faster for these small models on
 shared cores), restored afterwards; weights already scored (``trainer.validate`` reloading
-the last checkpoint) reuse their scores. It also logs the multi-turn consistency
+the selected checkpoint) reuse their scores. It also logs the multi-turn consistency
 (``val/consistency/ap_std`` ...), the backend names once, a few samples to loggers that
 take audio, and writes them under the run dir in ``samples/epoch_XXX/``.
+
+Under ``trainer.test`` (``train.py`` runs it on the selected checkpoint after fit) the
+same scoring runs over up to ``max_test_items`` of the character's test replies (default:
+all, as ``evaluate.py`` scores them) and logs ``test/...``: the run's reported numbers.
+Validation never reads test replies.
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from audiorole.eval.threads import torch_threads
 from callbacks.logger_media import log_audio, log_facts
 
 log = logging.getLogger(__name__)
-_DATAMODULE_NEEDS = ("data", "character", "val_fraction", "seed")
+_DATAMODULE_NEEDS = ("data", "character")
+_PREFIX = {"dev": "val", "test": "test"}  # what each part's scores are logged as
 
 
 class ARPEvalCallback(Callback):
     def __init__(self, evaluator, every_n_epochs: int = 1, max_items: int | None = 16, log_audio: int = 3,
-                 metrics=None, consistency: bool = True, threads: int | None = 1, prefix: str = "val", select=None):
+                 metrics=None, consistency: bool = True, threads: int | None = 1, max_test_items: int | None = None,
+                 select=None):
         if not callable(getattr(evaluator, "score", None)):
             raise ConfigError(f"callbacks.arp_eval.evaluator must build an evaluator with prepare()/score(), got "
                               f"{type(evaluator).__name__}; check that eval=... has a _target_")
@@ -48,17 +56,16 @@ class ARPEvalCallback(Callback):
             raise ConfigError(f"callbacks.arp_eval.every_n_epochs={every_n_epochs}: must be 1 or more")
         self.evaluator = evaluator
         self.every_n_epochs = int(every_n_epochs)
-        self.max_items = max_items
+        self.max_items = {"dev": max_items, "test": max_test_items}
         self.log_audio = int(log_audio)
         self.metrics = None if metrics is None else tuple(metrics)  # None: all the evaluator computes
         self.select = select
         self.consistency = consistency
         self.threads = threads
-        self.prefix = prefix
-        self._items = None
+        self._items: dict[str, list] = {}
         self._prepared = False
         self._facts_logged = False
-        self._scored_weights: str | None = None  # fingerprint of the weights behind ``last``
+        self._scored: dict[str, tuple[str, dict]] = {}  # part -> (weights fingerprint, their scores)
         self.last: dict | None = None  # the latest scores, for tests and for other callbacks
 
     # ---- when ----------------------------------------------------------------------------
@@ -82,13 +89,10 @@ class ARPEvalCallback(Callback):
                               "use a stage's datamodule or set callbacks.arp_eval=null")
         return dm
 
-    def _items_for(self, dm):
-        if self._items is None:
-            self._items = held_out_items(dm.data.out_dir, dm.character, val_fraction=dm.val_fraction, seed=dm.seed,
-                                         limit=self.max_items)
-            if not self._items:
-                raise AudioroleError(f"{dm.data.out_dir}: no held-out replies for '{dm.character}' to score")
-        return self._items
+    def _items_for(self, dm, part: str):
+        if part not in self._items:
+            self._items[part] = held_out_items(dm.data.out_dir, dm.character, part=part, limit=self.max_items[part])
+        return self._items[part]
 
     @staticmethod
     def _weights(pl_module) -> str:
@@ -102,27 +106,26 @@ class ARPEvalCallback(Callback):
         raw = torch.cat(sums).cpu().numpy().tobytes() if sums else b""
         return hashlib.sha256(raw).hexdigest()
 
-    def _score(self, trainer, pl_module) -> dict:
-        # trainer.validate() after fit usually reloads the weights just scored (best == last):
+    def _score(self, trainer, pl_module, part: str) -> dict:
+        # trainer.validate() after fit usually reloads the weights just scored (the selected ones):
         # the answers would be the same, so the scores are reused instead of recomputed.
         weights = self._weights(pl_module)
-        if weights == self._scored_weights and self.last is not None:
-            log.info("ARP-Eval: same weights as the last scoring; reusing its scores")
-            return self.last
-        values = self._score_now(trainer, pl_module)
-        self._scored_weights = weights
+        if part in self._scored and self._scored[part][0] == weights:
+            log.info("ARP-Eval: same weights as the last scoring of %s; reusing its scores", part)
+            return self._scored[part][1]
+        values = self._score_now(trainer, pl_module, part)
+        self._scored[part] = (weights, values)
         return values
 
-    def _score_now(self, trainer, pl_module) -> dict:
+    def _score_now(self, trainer, pl_module, part: str) -> dict:
         respond = getattr(pl_module, "respond", None)
         if not callable(respond):
             raise ConfigError(f"{type(pl_module).__name__} has no respond(items) -> list[Output] for ARP-Eval; "
                               "add one or set callbacks.arp_eval=null")
         dm = self._datamodule(trainer)
-        items = self._items_for(dm)
+        items = self._items_for(dm, part)
         if not self._prepared:
-            prepare_evaluator(self.evaluator, load_references(dm.data.out_dir, dm.data.series_dir,
-                                                              dm.val_fraction, dm.seed))
+            prepare_evaluator(self.evaluator, load_references(dm.data.out_dir, dm.data.series_dir))
             self._prepared = True
         outputs = respond(items)
         if len(outputs) != len(items):
@@ -136,7 +139,7 @@ class ARPEvalCallback(Callback):
             spread = multi_turn_consistency(items, result.per_item)
             values.update({f"consistency/{k}": float(v) for k, v in spread.items()
                            if k.endswith(("_std", "_msd")) and v is not None})
-        self._media(trainer, items, outputs, dict(result.backends or {}))
+        self._media(trainer, items, outputs, dict(result.backends or {}), _PREFIX[part])
         return values
 
     def _wanted(self, key: str) -> bool:
@@ -145,30 +148,36 @@ class ARPEvalCallback(Callback):
             return True
         return any(key == m or key.startswith(f"{m}_") and key.removeprefix(f"{m}_") in STATS for m in self.metrics)
 
-    def _media(self, trainer, items, outputs, backends: dict) -> None:
-        epoch_dir = Path(trainer.default_root_dir) / "samples" / f"epoch_{trainer.current_epoch:03d}"
+    def _media(self, trainer, items, outputs, backends: dict, prefix: str) -> None:
+        folder = f"epoch_{trainer.current_epoch:03d}" if prefix == "val" else prefix
+        epoch_dir = Path(trainer.default_root_dir) / "samples" / folder
         written = write_samples(epoch_dir, items, outputs, self.log_audio)
         if written:
             n = len(written)
-            log_audio(trainer.loggers, f"{self.prefix}/samples", [o.wave for o in outputs[:n]],
+            log_audio(trainer.loggers, f"{prefix}/samples", [o.wave for o in outputs[:n]],
                       [o.sample_rate for o in outputs[:n]], [f"{i.id}: {i.text}" for i in items[:n]],
                       trainer.global_step)
         if not self._facts_logged and trainer.loggers:
             facts = {"arp_eval/backends": backends}
             if self.select is not None:
-                facts["arp_eval/select"] = f"{self.prefix}/{self.select.key} = {self.select.describe()}"
+                facts["arp_eval/select"] = f"val/{self.select.key} = {self.select.describe()}"
             log_facts(trainer.loggers, facts)
             self._facts_logged = True
 
-    # ---- hook ----------------------------------------------------------------------------
+    # ---- hooks ---------------------------------------------------------------------------
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if not self._due(trainer):
-            return
+        if self._due(trainer):
+            self._score_and_log(trainer, pl_module, "dev")
+
+    def on_test_epoch_end(self, trainer, pl_module) -> None:
+        self._score_and_log(trainer, pl_module, "test")
+
+    def _score_and_log(self, trainer, pl_module, part: str) -> None:
         payload, error = None, None
         if trainer.is_global_zero:
             try:
                 with torch_threads(self.threads):
-                    payload = {"values": self._score(trainer, pl_module)}
+                    payload = {"values": self._score(trainer, pl_module, part)}
             except Exception as exc:  # noqa: BLE001  (tell the other ranks before raising, or they wait forever)
                 error, payload = exc, {"error": f"{type(exc).__name__}: {exc}"}
         payload = trainer.strategy.broadcast(payload, src=0)
@@ -178,4 +187,4 @@ class ARPEvalCallback(Callback):
             raise RuntimeError(f"ARP-Eval failed on rank 0: {payload['error']}")
         self.last = payload["values"]
         for key, value in self.last.items():
-            pl_module.log(f"{self.prefix}/{key}", value, prog_bar=key == "ap")
+            pl_module.log(f"{_PREFIX[part]}/{key}", value, prog_bar=key == "ap")

@@ -1,7 +1,8 @@
 """The semantic stage's data: one character's replies with their scene context, as dialogues.
 
-Same whole-scene split as the acoustic stage (``split_by_scene``), so ARP-Eval's
-held-out items were never trained on. Batches are bucketed by reply duration
+The dataset split's ``train`` part trains, its ``dev`` part validates (the same
+whole-scene split as the acoustic stage, ``audiorole.data.splits``), so ARP-Eval's
+dev and test items were never trained on. Batches are bucketed by reply duration
 with Lhotse's DynamicBucketingSampler (speech tokens, 12.5 per second, are most
 of a sample's length). Batches hold ``Dialogue`` records; the semantic module
 encodes them with its LM's tokenizer.
@@ -11,7 +12,6 @@ import logging
 
 from torch.utils.data import DataLoader
 
-from audiorole.data.acoustic_split import character_split
 from audiorole.data.reply_sampler import reply_sampler
 from audiorole.text.dialogues import DialogueBatches, system_prompts
 from audiorole.tokenizers.cache import latest_cache
@@ -26,28 +26,26 @@ def _as_is(batch):
 
 class SemanticDataModule(SeriesDataModule):
     def __init__(self, data, character: str, tokenizer=None, max_duration: float = 60.0, num_buckets: int = 4,
-                 val_fraction: float = 0.15, max_minutes: float | None = None, num_workers: int = 0, seed: int = 0):
+                 max_minutes: float | None = None, num_workers: int = 0, seed: int = 0):
         super().__init__(data, character, tokenizer)
         self.max_duration = max_duration
         self.num_buckets = num_buckets
-        self.val_fraction = val_fraction
         self.max_minutes = max_minutes
         self.num_workers = num_workers
         self.seed = seed
-        self.train_cuts = self.val_cuts = None
 
     def setup(self, stage: str | None = None) -> None:
-        self.train_cuts, self.val_cuts = character_split(self.data.out_dir, self.character, self.val_fraction,
-                                                         self.seed, self.max_minutes,
-                                                         needs="the semantic stage needs more of this character's lines")
+        self.read_parts(self.max_minutes, self.seed, needs="the semantic stage needs more of this character's lines")
         self.token_dir = latest_cache(self.data.out_dir)
         self.systems = system_prompts(self.data.series_dir)
-        log.info("semantic data for %s: %d train replies, %d validation replies",
+        log.info("semantic data for %s: %d train replies, %d dev replies",
                  self.character, len(self.train_cuts), len(self.val_cuts))
 
     def _loader(self, cuts, shuffle: bool) -> DataLoader:
         sampler = reply_sampler(cuts, self.max_duration, self.num_buckets, shuffle, self.seed)
         dataset = DialogueBatches(str(self.token_dir), self.systems)
+        if shuffle:  # training: resumable mid-epoch
+            return self.train_loader(dataset, sampler, collate_fn=_as_is, num_workers=self.num_workers)
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=_as_is, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
@@ -55,3 +53,6 @@ class SemanticDataModule(SeriesDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_cuts, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_cuts(), shuffle=False)

@@ -8,13 +8,18 @@ A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
   optimisation (discriminator step, then generator step: adversarial + 2·feature
   matching + 45·mel), jointly with the flow or as a second phase
   (``vocoder_start_epoch``, ``flow_epochs``); a ``vocoder`` without a
-  discriminator is a fixed (e.g. pretrained) vocoder; none at all: Griffin-Lim;
-- validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of held-out
-  replies) and ``val/prior_l1`` (the encoder alone), so the flow's gain is measured;
+  discriminator is a fixed (e.g. pretrained) vocoder, frozen, kept out of
+  checkpoints (it reloads from its own file) but exported with the decoder;
+  none at all: Griffin-Lim;
+- validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of dev
+  replies) and ``val/prior_l1`` (the encoder alone), so the flow's gain is
+  measured; ``trainer.test`` logs the same as ``test/...`` on the test replies;
 - ``respond(items)`` re-synthesises eval items to waveforms (ARP-Eval's callback
   scores them);
-- at the end of training the decoder (and a trained vocoder, in ``vocoder/``)
-  is exported as an artifact that loads without Lightning.
+- at the end of fit the selected checkpoint's decoder (best on the monitored dev
+  metric) and its vocoder (in ``vocoder/``, so ``evaluate.py`` and ``speak.py``
+  hear what validation heard) are exported as an artifact that loads without
+  Lightning, with ``trained_on.json`` (split, dataset, selection).
 """
 
 import logging
@@ -24,7 +29,9 @@ import lightning as L
 import torch
 from torchmetrics import MeanMetric
 
+from audiorole.data.trained_on import write_trained_on
 from audiorole.errors import ConfigError
+from lightning_modules.selection import data_record, restore_selected
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +58,12 @@ class AcousticModule(L.LightningModule):
 
             self.automatic_optimization = False  # GAN: two optimisers, stepped by hand
             self.vocoder_mel = LogMel(self.vocoder.mel_config)
+        elif vocoder is not None:
+            vocoder.requires_grad_(False)
         if init_from:
             self._init_decoder(init_from)
-        self.val_mel_l1 = MeanMetric()
-        self.val_prior_l1 = MeanMetric()
+        self.mel_l1 = MeanMetric()    # per eval epoch: validation (dev) or test
+        self.prior_l1 = MeanMetric()
 
     def _init_decoder(self, path: str) -> None:
         from audiorole.models.flow.decoder import FlowDecoder
@@ -124,25 +133,37 @@ class AcousticModule(L.LightningModule):
         for name, value in out.items():
             self.log(f"train/{name}", value, prog_bar=name == "loss", batch_size=bs)
 
-    # ---- validation -------------------------------------------------------------------
+    # ---- validation (dev) and test ----------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step(batch, batch_idx, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step(batch, batch_idx, "test")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval("test")
+
+    def _eval_step(self, batch: dict, batch_idx: int, prefix: str) -> None:
         out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
         bs = batch["tokens"].shape[0]
-        self.log("val/loss", out["loss"], batch_size=bs, sync_dist=True)
+        self.log(f"{prefix}/loss", out["loss"], batch_size=bs, sync_dist=True)
         generated = self.decoder.generate(batch["tokens"], n_steps=self.hparams.n_steps, guidance=self.hparams.guidance,
                                           seed=self.hparams.val_seed + batch_idx, token_lens=batch["token_lens"])
         prior = self.decoder.prior_mel(batch["tokens"], batch["token_lens"])
         for i in range(bs):
             n = int(min(batch["mel_lens"][i], generated.shape[-1]))
             target = batch["mel"][i, :, :n]
-            self.val_mel_l1.update((generated[i, :, :n] - target).abs().mean())
-            self.val_prior_l1.update((prior[i, :, :n] - target).abs().mean())
+            self.mel_l1.update((generated[i, :, :n] - target).abs().mean())
+            self.prior_l1.update((prior[i, :, :n] - target).abs().mean())
 
-    def on_validation_epoch_end(self) -> None:
-        self.log("val/mel_l1", self.val_mel_l1.compute(), prog_bar=True)
-        self.log("val/prior_l1", self.val_prior_l1.compute())
-        self.val_mel_l1.reset()
-        self.val_prior_l1.reset()
+    def _log_eval(self, prefix: str) -> None:
+        self.log(f"{prefix}/mel_l1", self.mel_l1.compute(), prog_bar=True)
+        self.log(f"{prefix}/prior_l1", self.prior_l1.compute())
+        self.mel_l1.reset()
+        self.prior_l1.reset()
 
     # ---- inference for ARP-Eval -------------------------------------------------------
     def synthesis_vocoder(self):
@@ -184,13 +205,25 @@ class AcousticModule(L.LightningModule):
             return optimizers
         return optimizers, [{"scheduler": scheduler, "interval": "step"}]
 
+    def _fixed_vocoder(self) -> bool:
+        return self.vocoder is not None and self.discriminator is None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["decoder_config"] = self.decoder.config  # a .ckpt rebuilds its decoder without the run's config
+        checkpoint["trained_on"] = data_record(self.trainer)  # evaluate.py refuses it on other splits
+        if self._fixed_vocoder():  # a fixed vocoder reloads from its own (pinned) file: not copied into each .ckpt
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("vocoder.")}
 
-    def on_train_end(self) -> None:
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if self._fixed_vocoder():
+            checkpoint["state_dict"].update({f"vocoder.{k}": v for k, v in self.vocoder.state_dict().items()})
+
+    def on_fit_end(self) -> None:
         if not (self.hparams.export_dir and self.trainer.is_global_zero):
             return
+        record = restore_selected(self)
         path = self.decoder.save(Path(self.hparams.export_dir))
         log.info("exported decoder to %s", path)
-        if self.discriminator is not None and self.synthesis_vocoder() is not None:
+        if self.synthesis_vocoder() is not None:
             log.info("exported vocoder to %s", self.vocoder.save(path / "vocoder"))
+        write_trained_on(path, record)

@@ -8,9 +8,12 @@ strategy's context (sharded init under FSDP). Dialogues are encoded here, with
 the model's own tokenizer, in ``transfer_batch_to_device``.
 
 Loss is on the reply only (``train/loss``; ``val/loss``, ``val/ppl``, and the text
-and audio parts). Checkpoints hold the adapters only and resume with
+and audio parts, on the dev replies; ``test/loss``, ``test/ppl`` under
+``trainer.test``). Checkpoints hold the adapters only and resume with
 ``strict_loading=False``. ``respond`` answers ARP-Eval items; at the end of
-validation a few held-out scenes are answered and logged.
+validation a few dev scenes are answered and logged. At the end of fit the selected
+checkpoint's adapters (best on the monitored dev metric) are exported, with
+``trained_on.json`` (split, dataset, selection).
 """
 
 import logging
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torchmetrics import MeanMetric, SumMetric
 
+from audiorole.data.trained_on import write_trained_on
 from audiorole.eval.items import EvalItem, Output
 from audiorole.models.lm import lora as lora_lib
 from audiorole.models.lm.generate import GenerationSettings, generate_reply, speak
@@ -30,6 +34,7 @@ from audiorole.text.collate import pack_batch, pad_batch
 from audiorole.text.dialogues import Dialogue, from_eval_item, system_prompts
 from audiorole.text.template import IGNORE, ChatFormat
 from audiorole.utils.atomic import write_jsonl
+from lightning_modules.selection import data_record, restore_selected
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,7 @@ class SemanticModule(L.LightningModule):
         self.strict_loading = False  # checkpoints hold adapters only
         self.val_loss, self.val_tokens = MeanMetric(), SumMetric()
         self.val_text_loss, self.val_audio_loss = MeanMetric(), MeanMetric()
+        self.test_loss = MeanMetric()
         self._preview: list[Dialogue] = []
         self._system_cache: dict[str, str] | None = None
 
@@ -142,6 +148,16 @@ class SemanticModule(L.LightningModule):
             self._log_preview(self._preview)
         self._preview = []
 
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        nll, mask, _ = self.token_losses(batch)
+        self.test_loss.update(nll[mask])
+
+    def on_test_epoch_end(self) -> None:
+        loss = self.test_loss.compute()
+        self.log("test/loss", loss)
+        self.log("test/ppl", torch.exp(loss))
+        self.test_loss.reset()
+
     def _log_preview(self, dialogues: list[Dialogue]) -> None:
         rows = []
         for d in dialogues:
@@ -197,6 +213,7 @@ class SemanticModule(L.LightningModule):
         # Adapters only: a 9B base would otherwise be copied into every checkpoint.
         # The acoustic decoder, when set, is frozen and reloads from decoder_dir.
         checkpoint["state_dict"] = lora_lib.adapter_state(checkpoint["state_dict"])
+        checkpoint["trained_on"] = data_record(self.trainer)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.configure_model()
@@ -205,9 +222,12 @@ class SemanticModule(L.LightningModule):
             raise RuntimeError(f"checkpoint lacks {len(missing)} adapter weights (e.g. {missing[0]}); "
                                "model.lora differs from the run that wrote it")
 
-    def on_train_end(self) -> None:
+    def on_fit_end(self) -> None:
         if self.hparams.export_dir and self.trainer.is_global_zero:
-            self.export(self.hparams.export_dir)
+            record = restore_selected(self)
+            path = self.export(self.hparams.export_dir)
+            for folder in (path, path / "adapter"):
+                write_trained_on(folder, record)
 
     def export(self, path: str | Path) -> Path:
         """``adapter/`` (always) and ``merged/`` (``export_merged``), each with the tokenizer and the chat format."""

@@ -1,6 +1,9 @@
 """A small acoustic training job for the resume test: runs, records its loss per step, and can kill itself.
 
     python acoustic_resume_job.py PREPARED OUT [--kill-at STEP] [--resume CKPT]
+
+Checkpoints every 3 steps (mid-epoch), like the stage's time-based last.ckpt; at the end
+it validates once and writes ``final.json`` (validation metrics and a digest of the weights).
 """
 
 import argparse
@@ -14,6 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from audiorole.models.flow.decoder import FlowDecoder
+from callbacks.resume_state import ResumeState
 from datamodules.acoustic_datamodule import AcousticDataModule
 from lightning_modules.acoustic_module import AcousticModule
 
@@ -46,10 +50,15 @@ def main():
     module = AcousticModule(decoder, functools.partial(torch.optim.Adam, lr=3e-3), n_steps=2)
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=f"{args.out}/checkpoints", save_last=True,
                                                      every_n_train_steps=3, save_top_k=-1)
+    L.seed_everything(0)
     trainer = L.Trainer(max_epochs=6, accelerator="cpu", logger=False, enable_progress_bar=False,
                         enable_model_summary=False, num_sanity_val_steps=0, check_val_every_n_epoch=100,
-                        callbacks=[checkpoint, Record(f"{args.out}/losses.jsonl", args.kill_at)])
+                        callbacks=[checkpoint, ResumeState(), Record(f"{args.out}/losses.jsonl", args.kill_at)])
     trainer.fit(module, dm, ckpt_path=args.resume)
+    metrics = trainer.validate(module, dm, verbose=False)[0]
+    weights = torch.cat([p.detach().flatten() for p in module.parameters()])
+    with open(f"{args.out}/final.json", "w") as f:
+        json.dump({"metrics": metrics, "weights": weights.tolist(), "global_step": trainer.global_step}, f)
 
 
 if __name__ == "__main__":

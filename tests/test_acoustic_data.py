@@ -1,4 +1,4 @@
-"""The acoustic stage's data: scene-held-out split, minute caps, aligned (tokens, mel) batches."""
+"""The acoustic stage's data: train and dev parts by whole scenes, minute caps, aligned (tokens, mel) batches."""
 
 import numpy as np
 import pytest
@@ -40,7 +40,7 @@ def module(prepared, **kw):
 
 
 def test_split_holds_whole_scenes_out_and_keeps_one_character(prepared):
-    dm = module(prepared, val_fraction=0.3)
+    dm = module(prepared)
     scenes = lambda cuts: {c.supervisions[0].custom["scene"] for c in cuts}
     assert dm.val_cuts and dm.train_cuts
     assert not scenes(dm.train_cuts) & scenes(dm.val_cuts)

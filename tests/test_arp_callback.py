@@ -25,12 +25,12 @@ def prepared(tmp_path_factory):
 
 
 class ToyData(L.LightningDataModule):
-    """What the callback reads off AcousticDataModule: data.out_dir/series_dir, character, val_fraction, seed."""
+    """What the callback reads off AcousticDataModule: data.out_dir/series_dir and character."""
 
     def __init__(self, prepared, character="mara"):
         super().__init__()
         self.data = OmegaConf.create({"out_dir": str(prepared), "series_dir": str(DEMO_SERIES)})
-        self.character, self.val_fraction, self.seed = character, 0.15, 0
+        self.character = character
 
     def _loader(self):
         return DataLoader(TensorDataset(torch.randn(8, 4)), batch_size=4)
@@ -39,6 +39,9 @@ class ToyData(L.LightningDataModule):
         return self._loader()
 
     def val_dataloader(self):
+        return self._loader()
+
+    def test_dataloader(self):
         return self._loader()
 
 
@@ -56,11 +59,15 @@ class ToneVoice(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         self.log("val/loss", ((self.pitch - self.target) / 100.0) ** 2)
 
+    def test_step(self, batch, batch_idx):
+        self.log("test/loss", ((self.pitch - self.target) / 100.0) ** 2)
+
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=3500.0)  # 0.3× the pitch error left after each step
 
     def respond(self, items):
         self.threads_seen = torch.get_num_threads()
+        self.answered = [i.id for i in items]
         return [Output(wave=tone(float(self.pitch), 1.0), sample_rate=16000) for _ in items]
 
 
@@ -154,6 +161,21 @@ def test_intervals_and_the_selection_score_are_logged(prepared, tmp_path):
     assert "val/select = ap - 2 * max(0, wer - 0.3)" in (tmp_path / "csv" / "version_0" / "hparams.yaml").read_text()
     with pytest.raises(ConfigError, match="add wer to eval.metrics"):
         WERCeiling()({"ap": 0.5})
+
+
+def test_validation_scores_dev_replies_and_test_scores_every_test_reply(prepared, tmp_path):
+    from audiorole.data.splits import character_cuts_for
+
+    ids = {p: {c.supervisions[0].id for c in character_cuts_for(prepared, "mara", p)} for p in ("dev", "test")}
+    evaluator = ToneEvaluator()
+    module, data = ToneVoice(), ToyData(prepared)
+    t = trainer(tmp_path, [ARPEvalCallback(evaluator, max_items=16, log_audio=1)], max_epochs=1)
+    t.fit(module, datamodule=data)
+    assert set(module.answered) == ids["dev"]
+    metrics = t.test(module, datamodule=data, verbose=False)[0]
+    assert set(module.answered) == ids["test"] and len(ids["test"]) > 0
+    assert {"test/ap", "test/aq", "test/cq", "test/cp"} <= set(metrics) and "val/ap" not in metrics
+    assert list((tmp_path / "samples" / "test").glob("*.wav"))
 
 
 def test_a_module_without_respond_is_a_clear_error(prepared, tmp_path):

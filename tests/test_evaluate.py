@@ -8,6 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf, open_dict
 
+from audiorole.data.splits import load_splits
 from audiorole.errors import ConfigError
 from audiorole.eval.run import flat_metrics, run_evaluation
 from audiorole.eval.systems import AcousticDecoder, GroundTruth, UntrainedDecoder
@@ -34,7 +35,7 @@ def decoder_dir(tmp_path_factory):
 def test_default_systems_compose_and_build(make_cfg, decoder_dir):
     cfg = make_cfg([f"decoder={decoder_dir}"], config_name="evaluate")
     assert list(cfg.systems) == ["ground_truth", "untrained", "decoder"]
-    assert list(cfg.characters) == ["mara"] and cfg.return_metric == "decoder/ap"
+    assert list(cfg.characters) == ["otis"] and cfg.return_metric is None and cfg.part == "test"
     assert cfg.eval._target_.endswith("ARPEvaluator")
     check_required(cfg)
     systems = instantiate_group(cfg.systems)
@@ -54,10 +55,10 @@ def test_other_character_is_named_and_its_keys_are_required(make_cfg, decoder_di
     cfg = make_cfg(["systems=[ground_truth,other_character]"], config_name="evaluate")
     with pytest.raises(ConfigError, match="systems.other_character.source, systems.other_character.voice"):
         check_required(cfg)
-    cfg = make_cfg(["systems=[other_character]", "systems.other_character.voice=otis",
+    cfg = make_cfg(["systems=[other_character]", "systems.other_character.voice=june",
                     f"systems.other_character.source={decoder_dir}"], config_name="evaluate")
     [system] = instantiate_group(cfg.systems)
-    assert system.name == "decoder:otis→mara" and system.voice == "otis"
+    assert system.name == "decoder:june→otis" and system.voice == "june"
 
 
 def test_several_characters_and_a_decoder_per_character_compose(make_cfg, decoder_dir):
@@ -93,9 +94,10 @@ def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
     assert [s["name"] for s in saved["systems"]] == ["ground_truth", "otis_voice", "decoder"]
     assert set(saved["characters"]) == {"june", "mara", "otis"}
     held = {c: saved["characters"][c]["held_out_items"] for c in PITCH}
-    replies = {"mara": 3, "otis": 2, "june": 2}  # per scene; 8 scenes of 1.2 s replies
+    counts = load_splits(prepared).counts  # replies per part; every reply lasts 1.2 s
     for c in PITCH:
-        assert saved["characters"][c]["train_hours"] == pytest.approx((8 * replies[c] - held[c]) * 1.2 / 3600)
+        assert held[c] == counts[c]["test"] and saved["split"]["part"] == "test"
+        assert saved["characters"][c]["train_hours"] == pytest.approx(counts[c]["train"] * 1.2 / 3600)
     gt, otis_voice, decoder = saved["systems"]
     assert gt["per_character"]["mara"]["metrics"]["cq"] == 1.0 and gt["metrics"]["ap"] > 0.75
     # otis's voice scores on otis's lines only: its overall AP is the item-weighted mean
@@ -111,7 +113,8 @@ def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
     on_mara = compared[("mara", "ap")]
     assert on_mara["n"] == held["mara"] and on_mara["ci_low"] > 0  # the right voice wins on mara's lines
     assert compared[("otis", "ap")]["diff"] == pytest.approx(gt["per_character"]["otis"]["metrics"]["ap"] - ap["otis"])
-    assert gt["consistency"]["scenes"] == 3 and gt["consistency"]["ap_std"] is not None
+    test_scenes = sum(part == "test" for part in load_splits(prepared).scenes.values())
+    assert gt["consistency"]["scenes"] == 3 * test_scenes and gt["consistency"]["ap_std"] is not None  # 3 characters
     assert len(gt["per_item"]) == sum(held.values()) and decoder["config"]["vocoder"]
     assert saved["backends"] == {k: "tone" for k in ("ap", "ap_margin", "aq", "cq", "cp")}
     assert saved["counts"]["items"] == 3 * sum(held.values())
@@ -167,7 +170,8 @@ def test_bad_runs_are_explained(prepared, tmp_path):
 
     from audiorole.errors import AudioroleError
 
-    with pytest.raises(AudioroleError, match="answered 2 of 3"):
+    n = load_splits(prepared).counts["mara"]["test"]
+    with pytest.raises(AudioroleError, match=f"answered {n - 1} of {n}"):
         run_evaluation(ToneEvaluator(), [Lazy("lazy", 100.0)], prepared, DEMO_SERIES, ["mara"], tmp_path)
 
 
@@ -186,6 +190,7 @@ def test_evaluate_entry_point_returns_the_optimised_metric(make_cfg, prepared, d
         cfg.eval = OmegaConf.create({"_target_": "eval_fakes.ToneEvaluator"})
     metrics = evaluate.evaluate(cfg)
     out = cfg.paths.output_dir
+    assert cfg.return_metric == "ground_truth/ap"  # unset: the first selected system's AP
     assert {"ground_truth/ap", "untrained/ap", "decoder/ap"} <= set(metrics)
     assert np.isfinite(metrics["decoder/ap"])
     saved = json.load(open(f"{out}/eval.json"))
@@ -195,5 +200,31 @@ def test_evaluate_entry_point_returns_the_optimised_metric(make_cfg, prepared, d
 
     with open_dict(cfg):
         cfg.systems = {"ground_truth": cfg.systems.ground_truth}
+        cfg.return_metric = "decoder/ap"
     with pytest.raises(SystemExit):  # return_metric=decoder/ap but no decoder: a one-line config error
         evaluate.evaluate(cfg)
+
+
+def test_a_decoder_trained_on_another_split_is_refused(prepared, decoder_dir, tmp_path, caplog):
+    import shutil
+
+    from audiorole.data.trained_on import write_trained_on
+    from audiorole.errors import AudioroleError
+
+    splits = load_splits(prepared)
+    own, other = tmp_path / "own", tmp_path / "other"
+    for folder, split_fingerprint in ((own, splits.fingerprint), (other, "f" * 64)):
+        shutil.copytree(decoder_dir, folder)
+        write_trained_on(folder, {"split_fingerprint": split_fingerprint,
+                                  "dataset_fingerprint": splits.dataset_fingerprint, "character": "mara"})
+    with pytest.raises(AudioroleError, match=r"other/trained_on\.json: trained on split ffffffffffff .* may be among "
+                                             r"the test items; evaluate it with the data=\.\.\. it was trained on"):
+        run_evaluation(ToneEvaluator(), [AcousticDecoder(str(other), n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                       tmp_path / "a")
+    report = run_evaluation(ToneEvaluator(), [AcousticDecoder(str(own), n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                            tmp_path / "b", max_items=1)
+    assert report["split"]["split_fingerprint"] == splits.fingerprint
+    with caplog.at_level("WARNING"):  # no record (an older export): scored, with a warning
+        run_evaluation(ToneEvaluator(), [AcousticDecoder(decoder_dir, n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                       tmp_path / "c", max_items=1)
+    assert "no record of the data it was trained on" in caplog.text

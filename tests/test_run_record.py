@@ -130,7 +130,7 @@ def test_decoder_init_sweep_without_base_decoder_records_each_job_failed(tmp_pat
 
 
 def test_evaluate_records_its_return_metric(make_cfg):
-    cfg = make_cfg(["character=otis"], config_name="evaluate")
+    cfg = make_cfg(["character=otis", "return_metric=decoder/ap"], config_name="evaluate")
     task_wrapper(lambda cfg: {"decoder/ap": 0.7, "ground_truth/ap": 0.9})(cfg)
     record = _record(cfg)
     assert record["task_name"] == "evaluate" and record["character"] == "otis"

@@ -13,11 +13,11 @@ def prepared(tmp_path_factory):
     return make_prepared(tmp_path_factory.mktemp("semantic_data"))
 
 
-def test_split_matches_the_held_out_items_and_keeps_the_character(make_cfg, prepared):
-    _, dm = build(semantic_cfg(make_cfg, *prepared, ["+datamodule.val_fraction=0.3"]))
+def test_dev_part_matches_the_held_out_dev_items_and_keeps_the_character(make_cfg, prepared):
+    _, dm = build(semantic_cfg(make_cfg, *prepared))
     scenes = lambda cuts: {c.supervisions[0].custom["scene"] for c in cuts}  # noqa: E731
     assert dm.train_cuts and dm.val_cuts and not scenes(dm.train_cuts) & scenes(dm.val_cuts)
-    held_out = held_out_items(prepared[0], "ann", val_fraction=0.3)
+    held_out = held_out_items(prepared[0], "ann", part="dev")
     assert {c.supervisions[0].id for c in dm.val_cuts} == {i.id for i in held_out}
     assert {c.supervisions[0].speaker for c in list(dm.train_cuts) + list(dm.val_cuts)} == {"ann"}
 

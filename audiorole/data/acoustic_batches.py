@@ -3,10 +3,14 @@
 Tokens come from the token cache; mels are computed from the kept clip at the
 decoder's rate. With ``crop_seconds`` a random aligned window of each reply is
 used (token ``i`` covers mel frames ``[i * r, (i + 1) * r)``, r = mel rate /
-token rate), which is how small decoders train well on CPU. With ``with_wave``
+token rate), which is how small decoders train well on CPU. The window is drawn
+from (seed, epoch, reply id) alone, so a run resumed mid-epoch crops exactly as
+an uninterrupted one (``epoch_of``: the sampler, whose ``epoch`` the trainer sets). With ``with_wave``
 the batch also holds the waveform behind the mel (frame ``j`` covers samples
 ``[j * hop, (j + 1) * hop)``), which the vocoder trains on.
 """
+
+import zlib
 
 import numpy as np
 import soxr
@@ -20,14 +24,15 @@ class AcousticBatches(torch.utils.data.Dataset):
     """A map-style dataset whose "index" is a Lhotse CutSet batch from a sampler."""
 
     def __init__(self, token_dir: str, crop_seconds: float | None = None, seed: int = 0,
-                 sample_rate: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH, with_wave: bool = False):
+                 sample_rate: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH, with_wave: bool = False, epoch_of=None):
         self.tokens = TokenCache(token_dir)
         self.frame_rate = float(self.tokens.index["frame_rate"])
         self.mel = MelSpectrogram(sample_rate=sample_rate, hop_length=hop_length)
         self.sample_rate = sample_rate
         self.frames_per_token = sample_rate / hop_length / self.frame_rate
         self.crop_seconds = crop_seconds
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.epoch_of = epoch_of
         self.hop_length = hop_length
         self.with_wave = with_wave
 
@@ -46,12 +51,16 @@ class AcousticBatches(torch.utils.data.Dataset):
         if self.crop_seconds:
             span = max(1, int(self.crop_seconds * self.frame_rate))
             if len(tokens) > span:
-                start = int(self.rng.integers(0, len(tokens) - span + 1))
+                start = int(self._rng(cut.id).integers(0, len(tokens) - span + 1))
                 tokens = tokens[start:start + span]
                 lo, hi = round(start * self.frames_per_token), round((start + span) * self.frames_per_token)
                 mel = mel[..., lo:min(hi, frames)]
         wave = wave[lo * self.hop_length:(lo + mel.shape[-1]) * self.hop_length]
         return tokens, mel, wave
+
+    def _rng(self, cut_id: str) -> np.random.Generator:
+        epoch = int(getattr(self.epoch_of, "epoch", 0))
+        return np.random.default_rng([self.seed, epoch, zlib.crc32(cut_id.encode())])
 
     def __getitem__(self, cuts) -> dict:
         items = [self.item(c) for c in cuts]

@@ -1,12 +1,14 @@
 """Build ARP-Eval's inputs from a prepared dataset: held-out items, training lines, enrollment clips.
 
-The held-out items are the acoustic stage's validation split (whole scenes,
-``audiorole.data.acoustic_split.split_by_scene``), so nothing scored was trained on.
+Held-out items come from the dataset's split (``audiorole.data.splits``): ``test``
+for reported numbers, ``dev`` for anything that selects; the training lines (CP's
+reference) from ``train`` alone, so nothing scored was trained on.
 """
 
 from pathlib import Path
 
-from audiorole.data.acoustic_split import character_cuts, load_cuts, split_by_scene
+from audiorole.data.replies import load_cuts
+from audiorole.data.splits import character_cuts_for, load_splits, part_cuts
 from audiorole.errors import AudioroleError
 from audiorole.eval.items import ContextTurn, EvalItem
 
@@ -22,30 +24,33 @@ def _item(cut, tokens) -> EvalItem:
                     tokens=tokens.reply(custom["episode"], sup.id) if tokens is not None else None, context=context)
 
 
-def held_out_items(prepared_dir: str | Path, character: str, val_fraction: float = 0.15, seed: int = 0,
-                   with_tokens: bool = True, limit: int | None = None) -> list[EvalItem]:
-    """The character's validation replies, in a fixed order (episode, scene, turn)."""
-    cuts = character_cuts(load_cuts(prepared_dir), character)
+def held_out_items(prepared_dir: str | Path, character: str, part: str = "test", with_tokens: bool = True,
+                   limit: int | None = None) -> list[EvalItem]:
+    """The character's replies in ``part`` (test or dev), in a fixed order (episode, scene, turn)."""
+    cuts = character_cuts_for(prepared_dir, character, part)
     if len(cuts) == 0:
-        raise AudioroleError(f"{prepared_dir}: no kept replies for '{character}' (see stats.json for drops)")
-    _, val = split_by_scene(cuts, val_fraction, seed)
+        raise AudioroleError(f"{prepared_dir}: no {part} replies for '{character}' (see splits.json for the counts "
+                             "per part and stats.json for drops)")
     tokens = None
     if with_tokens:
         from audiorole.tokenizers.cache import TokenCache, latest_cache
 
         tokens = TokenCache(latest_cache(prepared_dir))
-    items = sorted((_item(c, tokens) for c in val), key=lambda i: (i.episode, i.scene, i.turn, i.id))
+    items = sorted((_item(c, tokens) for c in cuts), key=lambda i: (i.episode, i.scene, i.turn, i.id))
     return items[:limit] if limit else items
 
 
-def training_lines(prepared_dir: str | Path, val_fraction: float = 0.15, seed: int = 0) -> dict[str, list[str]]:
-    """Every character's training-split reply texts (the CP reference); the split matches ``held_out_items``."""
-    cuts = load_cuts(prepared_dir)
+def training_lines(prepared_dir: str | Path) -> dict[str, list[str]]:
+    """Every character's train-part reply texts (the CP reference)."""
+    splits = load_splits(prepared_dir)
+    train = part_cuts(load_cuts(prepared_dir), splits, "train")
     lines: dict[str, list[str]] = {}
-    for character in sorted({c.supervisions[0].speaker for c in cuts}):
-        train, _ = split_by_scene(character_cuts(cuts, character), val_fraction, seed)
-        lines[character] = [c.supervisions[0].text for c in train if c.supervisions[0].text]
-    return lines
+    for cut in train:
+        sup = cut.supervisions[0]
+        lines.setdefault(sup.speaker, [])
+        if sup.text:
+            lines[sup.speaker].append(sup.text)
+    return dict(sorted(lines.items()))
 
 
 def enrollment_clips(series_dir: str | Path) -> dict[str, list[Path]]:

@@ -13,8 +13,9 @@
 - WER, CER: the ASR transcript of each output's speech against the text it should say
   (the system's own text when it gives one, else the reference reply).
 
-An output that cannot be scored (no audio, non-finite samples, shorter than ``min_seconds``,
-silent, a clip a backend refuses; for CQ/CP: no words) is not dropped: it gets the bottom of
+An output that cannot be scored (a failed answer, ``Output.error``, e.g. a reply file that does
+not decode; no audio, non-finite samples, shorter than ``min_seconds``, silent, a clip a backend
+refuses; for CQ/CP: no words) is not dropped: it gets the bottom of
 the scale (AP cosine -1, AP margin -2, the backends' ``scale[0]``: MOS 1, CQ cosine -1, CP margin
 -2; no transcript, so WER/CER 1) and is counted (``<key>_unscoreable``), so silence never
 beats an attempt. A NaN left in a row means the scorer itself failed (a judge call): not scored,
@@ -45,6 +46,8 @@ AP_FLOOR = {"ap": -1.0, "ap_margin": -2.0}  # the bottom of the cosine and of th
 
 def audio_problem(output: Output, min_seconds: float, silence_peak: float) -> str | None:
     """Why an output's audio cannot be scored, or None when it can."""
+    if output.error is not None:
+        return output.error  # the system gave no answer (e.g. a reply file that does not decode)
     if output.wave is None or np.asarray(output.wave).size == 0:
         return "no audio"
     wave = mono_float32(output.wave)
@@ -157,6 +160,9 @@ class ARPEvaluator:
         before = self._judge_counts()
         counts: dict[str, int] = {}
         rows = [{"id": i.id, "character": i.character} for i in items]
+        for row, output in zip(rows, outputs):
+            if output.error is not None:
+                row["error"] = output.error
         problems = [audio_problem(o, self.min_seconds, self.silence_peak) for o in outputs]
         if "ap" in self.metric_names:
             self._score_ap(items, outputs, rows, problems)
@@ -166,12 +172,13 @@ class ARPEvaluator:
         if wants_text or "wer" in self.metric_names:
             transcripts = self._transcripts(outputs, problems, everything="wer" in self.metric_names)
             counts["transcribed"] = len(transcripts)
-            texts = [o.text if o.text is not None else transcripts.get(k, "") for k, o in enumerate(outputs)]
+            texts = [o.text if o.text is not None and o.error is None else transcripts.get(k, "")
+                     for k, o in enumerate(outputs)]
             for row, text in zip(rows, texts):
                 row["text"] = text
             if wants_text:
                 counts["empty_text"] = sum(1 for t in texts if not t.strip())
-                self._score_text(items, texts, rows)
+                self._score_text(items, texts, rows, [o.error or "no words" for o in outputs])
             if "wer" in self.metric_names:
                 self._score_intelligibility(items, outputs, transcripts, problems, rows)
         collection = self.metrics()
@@ -236,7 +243,7 @@ class ARPEvaluator:
                 else:
                     rows[k][key] = float(value)  # NaN: the backend could not say (coverage drops)
 
-    def _score_text(self, items, texts, rows) -> None:
+    def _score_text(self, items, texts, rows, reasons) -> None:
         """CQ / CP on the outputs that say something; the rest score the scale's minimum."""
         worded = [k for k, t in enumerate(texts) if t.strip()]
         some_items, some_texts = [items[k] for k in worded], [texts[k] for k in worded]
@@ -252,7 +259,7 @@ class ARPEvaluator:
                 rows[k][key] = float(value)
             floor = self._floors["cq" if key == "cq_context" else key]
             for k in sorted(set(range(len(rows))) - set(worded)):
-                self._floor(rows[k], key, floor, "no words")
+                self._floor(rows[k], key, floor, reasons[k])
 
     def _score_intelligibility(self, items, outputs, transcripts, problems, rows) -> None:
         """WER / CER of the speech's transcript against what it should say; no audio: nothing said (WER 1)."""
@@ -264,6 +271,7 @@ class ARPEvaluator:
             row["transcript"] = heard
             row["wer"], row["cer"] = wer(reference, heard), cer(reference, heard)
             if problems[k] is not None:
+                row["wer"], row["cer"] = wer(reference, ""), cer(reference, "")  # nothing heard
                 for key in ("wer", "cer"):
                     row.setdefault("unscoreable", {})[key] = problems[k]
 

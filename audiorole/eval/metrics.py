@@ -19,10 +19,8 @@ import torch
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.utilities import dim_zero_cat
 
+from audiorole.eval.result import STATS, is_metric_key, per_item_scores
 from audiorole.eval.uncertainty import mean_summary
-
-
-STATS = ("n", "coverage", "ci_low", "ci_high", "unscoreable")  # what compute() gives beside each mean
 
 
 def as_scores(values) -> torch.Tensor:
@@ -128,8 +126,6 @@ def as_numbers(computed: dict) -> dict[str, float | int]:
 
 def summarize(rows: list[dict]) -> dict[str, float | int]:
     """The metrics of per-item rows (the score keys they hold), as ``compute`` gives them, as floats."""
-    from audiorole.eval.result import is_metric_key, per_item_scores
-
     keys = [k for k in (rows[0] if rows else {}) if is_metric_key(k)]
     names = [n for n, cls in METRICS.items() if any(k in keys for k in cls.keys)]
     extra = tuple(k.removeprefix("aq_") for k in keys if k.startswith("aq_"))

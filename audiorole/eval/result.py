@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 METRIC_KEYS = ("ap", "ap_margin", "aq", "cq", "cp", "wer", "cer")
 
 
+STATS = ("n", "coverage", "ci_low", "ci_high", "unscoreable")  # what the metrics give beside each mean
+
+
 def is_metric_key(key: str) -> bool:
     """A per-item score the metrics average: the fixed keys and ``aq_<backend>`` of further quality backends."""
-    return key in METRIC_KEYS or key.startswith("aq_")
+    return key in METRIC_KEYS or (key.startswith("aq_") and not key.endswith(tuple(f"_{s}" for s in STATS)))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Score systems on held-out replies and write the results (no Lightning here; ``evaluate.py`` drives it).
 
-For each character: its held-out items (the acoustic stage's validation scenes), the hours of
-training audio behind its decoder. For each system and character: outputs -> evaluator scores
+For each character: its held-out items (the dataset split's ``test`` part by default, ``dev``
+when asked), the hours of training audio behind its decoder. For each system and character: outputs -> evaluator scores
 -> multi-turn consistency. The report (``eval.json``) holds metrics per system (over all items
 and per character; each mean with n, coverage, a 95 % bootstrap interval and the unscoreable
 count), per-item scores, the configured comparisons (paired intervals of differences),
@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from audiorole.data.replies import load_cuts
+from audiorole.data.splits import character_cuts_for, load_splits
+from audiorole.data.trained_on import check_not_trained_on
 from audiorole.errors import AudioroleError, ConfigError
 from audiorole.eval.comparisons import comparisons
 from audiorole.eval.consistency import multi_turn_consistency
@@ -38,26 +41,17 @@ class References:
     personas: dict[str, str]
 
 
-def load_references(prepared_dir, series_dir, val_fraction: float = 0.15, seed: int = 0) -> References:
+def load_references(prepared_dir, series_dir) -> References:
     from audiorole.data.series import SeriesFolder
 
     registry = SeriesFolder.load(series_dir).registry
     return References(enrollment=enrollment_clips(series_dir),
-                      training_lines=training_lines(prepared_dir, val_fraction=val_fraction, seed=seed),
+                      training_lines=training_lines(prepared_dir),
                       personas={name: c.persona for name, c in registry.characters.items() if c.persona})
 
 
 def prepare_evaluator(evaluator, references: References) -> None:
     evaluator.prepare(references.enrollment, references.training_lines, personas=references.personas or None)
-
-
-def _character_cuts(prepared_dir):
-    from lhotse import load_manifest_lazy
-
-    path = Path(prepared_dir) / "cuts.jsonl.gz"
-    if not path.is_file():
-        raise AudioroleError(f"{path}: no prepared dataset; run `python -m audiorole.prepare data=...` first")
-    return load_manifest_lazy(path)
 
 
 def resolve_characters(requested, prepared_dir) -> list[str]:
@@ -66,21 +60,15 @@ def resolve_characters(requested, prepared_dir) -> list[str]:
     if not names:
         raise ConfigError("characters is empty; name one or more (characters=[mara,otis]) or characters=all")
     if ALL_CHARACTERS in names:
-        return sorted({c.supervisions[0].speaker for c in _character_cuts(prepared_dir)})
+        return sorted({c.supervisions[0].speaker for c in load_cuts(prepared_dir)})
     return list(dict.fromkeys(names))
 
 
-def training_hours(prepared_dir, characters: list[str], val_fraction: float = 0.15, seed: int = 0,
-                   max_minutes: float | None = None) -> dict[str, float]:
-    """Hours of each character's training split (capped like the acoustic stage when ``max_minutes`` is set)."""
-    from audiorole.data.acoustic_split import cap_minutes, character_cuts, split_by_scene
-
-    cuts = _character_cuts(prepared_dir)
-    hours = {}
-    for character in characters:
-        train, _ = split_by_scene(character_cuts(cuts, character), val_fraction, seed)
-        hours[character] = sum(c.duration for c in cap_minutes(train, max_minutes, seed)) / 3600.0
-    return hours
+def training_hours(prepared_dir, characters: list[str], max_minutes: float | None = None,
+                   seed: int = 0) -> dict[str, float]:
+    """Hours of each character's train part (capped like the acoustic stage when ``max_minutes`` is set)."""
+    return {c: sum(cut.duration for cut in character_cuts_for(prepared_dir, c, "train", max_minutes, seed)) / 3600.0
+            for c in characters}
 
 
 def _check_outputs(name: str, items: list[EvalItem], outputs: list[Output]) -> None:
@@ -144,8 +132,8 @@ def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, lis
         raise ConfigError(f"system names repeat ({', '.join(names)}); give each a distinct name")
     empty = [c for c, items in items_by_character.items() if not items]
     if empty:
-        raise AudioroleError(f"no held-out replies for {', '.join(empty)}; the character needs replies in at least "
-                             "two scenes so one can be held out (see stats.json for drops)")
+        raise AudioroleError(f"no held-out replies for {', '.join(empty)}; the character needs replies in more "
+                             "scenes (see splits.json for the counts per part, stats.json for drops)")
     samples_dir = Path(out_dir) / "samples" if out_dir is not None else None
     blocks = [score_system(evaluator, s, items_by_character, samples_dir, save_audio) for s in systems]
     backends, counts = {}, {}
@@ -198,20 +186,30 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
-def load_items(prepared_dir, characters: list[str], val_fraction: float = 0.15, seed: int = 0,
+def check_held_out(systems: list, prepared_dir, part: str) -> None:
+    """Refuse (one line) a system whose trained parts were trained on another split or dataset than this one."""
+    splits = load_splits(prepared_dir)
+    for system in systems:
+        sources = getattr(system, "trained_sources", None)
+        for source in sources() if callable(sources) else []:
+            check_not_trained_on(source, splits, part)
+
+
+def load_items(prepared_dir, characters: list[str], part: str = "test",
                max_items: int | None = None) -> dict[str, list[EvalItem]]:
-    return {c: held_out_items(prepared_dir, c, val_fraction=val_fraction, seed=seed, limit=max_items)
-            for c in characters}
+    return {c: held_out_items(prepared_dir, c, part=part, limit=max_items) for c in characters}
 
 
 def run_evaluation(evaluator, systems: list, prepared_dir, series_dir, characters, out_dir,
-                   val_fraction: float = 0.15, seed: int = 0, max_items: int | None = None,
+                   part: str = "test", seed: int = 0, max_items: int | None = None,
                    max_minutes: float | None = None, save_audio: int = 0, compare=()) -> dict:
     """Everything ``evaluate.py`` does after the dataset is prepared and the systems are built."""
     characters = resolve_characters(characters, prepared_dir)
-    items = load_items(prepared_dir, characters, val_fraction, seed, max_items)
-    prepare_evaluator(evaluator, load_references(prepared_dir, series_dir, val_fraction, seed))
-    hours = training_hours(prepared_dir, characters, val_fraction, seed, max_minutes)
+    check_held_out(systems, prepared_dir, part)
+    items = load_items(prepared_dir, characters, part, max_items)
+    prepare_evaluator(evaluator, load_references(prepared_dir, series_dir))
+    hours = training_hours(prepared_dir, characters, max_minutes, seed)
     report = evaluate_systems(evaluator, systems, items, hours, out_dir, save_audio, compare)
+    report["split"] = {"part": part, **load_splits(prepared_dir).identity}
     write_report(report, out_dir)
     return report

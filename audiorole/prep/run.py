@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from audiorole.prep.cache import digest, file_identity
+from audiorole.data.splits import load_splits, write_splits
 from audiorole.prep.finalize import finalize
 from audiorole.prep.pipeline import PrepareResult, prepare
 
@@ -12,17 +12,27 @@ def shard_dir(out_dir: Path, index: int, count: int) -> Path:
     return out_dir if count == 1 else out_dir / "shards" / f"{index:04d}-of-{count:04d}"
 
 
-def enrollment_key(series, work_dir) -> dict:
-    """Series-level input of attribution: which enrollment clips exist (their identities)."""
-    clips = {name: [file_identity(p) for p in c.enrollment] for name, c in series.registry.characters.items()}
-    return {"key": digest(clips)}
+def train_audio(prepared_dir: Path, sample_rate: int):
+    """The train part's scenes, cut from the standardised episodes, read only when called (to fit a tokenizer).
 
+    A scene spans its replies and their context turns; dev and test scenes, and
+    audio outside any scene, stay out of the fit.
+    """
+    from audiorole.data.splits import scene_spans
 
-def episode_clips(result: PrepareResult, sample_rate: int):
-    """The standardised episodes' audio, read only when called (to fit a tokenizer)."""
-    from audiorole.audio.decode import load_audio
+    def clips():
+        import numpy as np
 
-    return lambda: [load_audio(steps["standardise"]["audio"], sample_rate) for steps in result.results.values()]
+        from audiorole.audio.decode import load_audio
+        from audiorole.data.replies import load_episodes
+
+        episodes, out = load_episodes(prepared_dir), []
+        for episode, spans in scene_spans(prepared_dir, "train").items():
+            wave = load_audio(episodes[episode], sample_rate)
+            out += [np.ascontiguousarray(wave[int(a * sample_rate):int(b * sample_rate)]) for a, b in spans]
+        return [c for c in out if len(c)]
+
+    return clips
 
 
 def prepare_dataset(data, character: str | None = None, tokenizer=None) -> PrepareResult:
@@ -33,14 +43,18 @@ def prepare_dataset(data, character: str | None = None, tokenizer=None) -> Prepa
 
     def _finalize(series, result, _):
         result.stats = finalize(series, result, dest)
+        if count == 1 and (dest / "cuts.jsonl.gz").is_file():  # sharded runs split after the merge
+            write_splits(dest, data.get("splits"))
 
     result = prepare(data.series_dir, out_dir, steps=data.get("prep") or {}, order=list(data.get("prep_order") or []),
                      character=character, shard_index=index, shard_count=count,
-                     shared=enrollment_key, finalize=_finalize, workers=int(data.get("workers") or 1))
+                     finalize=_finalize, workers=int(data.get("workers") or 1))
     if tokenizer is not None and count == 1:  # sharded runs tokenize after the merge
         from audiorole.tokenizers.build import build_tokenizer
         from audiorole.tokenizers.cache import build_token_cache
 
-        tok = build_tokenizer(tokenizer, episode_clips(result, 16000))
+        splits = load_splits(dest)
+        tok = build_tokenizer(tokenizer, train_audio(dest, 16000),
+                              fit_on=f"train part of split {splits.fingerprint[:16]} of dataset {splits.dataset_fingerprint[:16]}")
         result.tokens_dir = build_token_cache(dest, tok)
     return result

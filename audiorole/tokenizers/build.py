@@ -2,7 +2,7 @@
 
 A tokenizer config either builds a ready tokenizer (GLM-4-Voice's), or a
 partial that still needs the dataset's audio (the offline tokenizer, fitted on
-the standardised episodes the first time and loaded afterwards).
+the train part of the dataset split the first time and loaded afterwards).
 """
 
 from collections.abc import Callable, Iterable
@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 
-def build_tokenizer(cfg, clips_provider: Callable[[], Iterable[np.ndarray]]):
+def build_tokenizer(cfg, clips_provider: Callable[[], Iterable[np.ndarray]], fit_on: str | None = None):
+    """``fit_on`` names the audio ``clips_provider`` gives (a fitted tokenizer refits when it changes)."""
     import hydra
 
     built = hydra.utils.instantiate(cfg, _convert_="partial")
     if hasattr(built, "encode_many"):
         return built
-    return built(clips_provider=clips_provider)
+    return built(clips_provider=clips_provider, fit_on=fit_on)

@@ -18,6 +18,7 @@ from audiorole.tokenizers.base import TokenizerError
 from audiorole.tokenizers.offline import OfflineTokenizer, check_settings
 
 log = logging.getLogger(__name__)
+FIT_ON = "fit_on.json"  # which audio the codebook was fitted on
 
 
 def _saved_settings(directory: Path) -> dict | None:
@@ -38,19 +39,31 @@ def _replace_dir(tmp: Path, directory: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def fit_or_load(directory: str | Path, clips_provider: Callable[[], Iterable[np.ndarray]] | Iterable[np.ndarray],
-                *, threads: int = 0, batch_size: int = 1, sample_rate: int | None = None,
-                **settings) -> OfflineTokenizer:
-    """The tokenizer saved in ``directory`` if its settings match ``settings``; else fit on the clips and save it.
+def _saved_fit_on(directory: Path) -> str | None:
+    try:
+        return json.loads((directory / FIT_ON).read_text()).get("fit_on")
+    except (OSError, ValueError):
+        return None
 
-    ``clips_provider`` is called (or iterated) only when fitting, so a rerun
-    decodes no audio. Long clips (whole episodes) fit fastest: each 30 s
+
+def fit_or_load(directory: str | Path, clips_provider: Callable[[], Iterable[np.ndarray]] | Iterable[np.ndarray],
+                *, threads: int = 0, batch_size: int = 1, sample_rate: int | None = None, fit_on: str | None = None,
+                **settings) -> OfflineTokenizer:
+    """The tokenizer saved in ``directory`` if its settings and ``fit_on`` match; else fit on the clips and save it.
+
+    ``fit_on`` names the audio the clips are (e.g. the train part of one dataset
+    split): a tokenizer fitted on other audio is refitted, so held-out audio
+    never shapes the codebook. ``clips_provider`` is called (or iterated) only
+    when fitting, so a rerun decodes no audio. Long clips fit fastest: each 30 s
     window costs one encoder pass however much speech it holds.
     """
     directory = Path(directory)
     wanted = check_settings(settings)
     saved = _saved_settings(directory)
-    if saved == wanted:
+    saved_fit_on = _saved_fit_on(directory)
+    if saved is not None and saved_fit_on != fit_on:
+        log.info("refitting the offline tokenizer in %s: it was fitted on %s, not %s", directory, saved_fit_on, fit_on)
+    elif saved == wanted:
         try:
             return OfflineTokenizer.load(directory, threads=threads, batch_size=batch_size)
         except TokenizerError as e:
@@ -66,6 +79,7 @@ def fit_or_load(directory: str | Path, clips_provider: Callable[[], Iterable[np.
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
     try:
         tok.save(tmp)
+        (tmp / FIT_ON).write_text(json.dumps({"fit_on": fit_on}) + "\n")
         _replace_dir(tmp, directory)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Offline CQ and CP from sentence embeddings (DESIGN §6).
+"""Offline CQ and CP from sentence embeddings (docs/design.md §6).
 
 - ``EmbeddingCQ``: cosine of the output's text to the reference reply's text
   (with ``context=True`` also ``cq_context``: cosine to the last context turn).

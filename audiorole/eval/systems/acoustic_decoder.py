@@ -59,6 +59,10 @@ class AcousticDecoder:
             self._loaded[source] = (decoder, vocoder, label)
         return self._loaded[source]
 
+    def trained_sources(self) -> list[str]:
+        """Every decoder this system speaks with: scoring checks none was trained on the scored items."""
+        return list(self.sources.values()) if self.sources is not None else [self.source]
+
     def respond(self, items: list[EvalItem]) -> list[Output]:
         from audiorole.speak import synthesize
 

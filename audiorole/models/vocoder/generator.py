@@ -1,4 +1,4 @@
-"""HiFi-GAN generator: 80-bin log-mel -> waveform at hop 256 (DESIGN §3).
+"""HiFi-GAN generator: 80-bin log-mel -> waveform at hop 256 (docs/design.md §3).
 
 Module and parameter names follow the public HiFi-GAN layout (``conv_pre``,
 ``ups.N``, ``resblocks.N.convs1.M``, ``conv_post``) so public generator

@@ -1,4 +1,4 @@
-"""HiFi-GAN losses (DESIGN §3): least-squares GAN, feature matching, mel L1.
+"""HiFi-GAN losses (docs/design.md §3): least-squares GAN, feature matching, mel L1.
 
 Sign conventions: the discriminator is trained to output 1 on real and 0 on
 generated audio; the generator is trained to make it output 1. Every loss here

@@ -1,0 +1,160 @@
+"""Every command the README shows runs in a test.
+
+Fast: each Hydra command (train.py, evaluate.py, ``-m audiorole.prepare``) composes and
+resolves with the README's overrides (placeholders filled, the first job of a sweep), and
+every other command's entry point is exercised by a named test. Slow: the demo path runs
+as a new user types it (tiny overrides): train, evaluate on the export (the same AP as
+the run's test/ap), the baselines for every character, re-synthesis with the export.
+"""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import ROOT, compose_config
+
+README = ROOT / "README.md"
+HYDRA_SCRIPTS = {"train.py": "train", "evaluate.py": "evaluate", "audiorole.prepare": "prepare"}
+# Entry points that are not Hydra apps -> the test that runs them (through main()/a subprocess).
+OTHER_ENTRY_POINTS = {
+    "scripts/install.sh": None,  # installs from the network: run by hand, its Python half is `train.py` below
+    "pytest": None,  # the test suite itself
+    "audiorole.speak": "tests/test_speak.py::test_cli_writes_a_wav_and_explains_bad_input",
+    "audiorole.reply": "tests/test_semantic_reply.py",
+    "audiorole.models.lm.convert": "tests/test_lm_convert.py",
+    "audiorole.report": "tests/test_report.py",
+    "audiorole.prep.merge": "tests/test_prep_merge.py::test_shards_then_merge",
+    "audiorole.prep.truth_eval": "tests/test_prep_demo.py::test_demo_meets_the_quality_targets",
+    "bench/semantic_memory.py": "tests/test_bench_semantic_memory.py",
+}
+
+
+def readme_commands() -> list[str]:
+    """Commands in the README's code blocks (continuation lines joined, comments cut) and inline code."""
+    text = README.read_text()
+    blocks, block, language = [], None, None
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if block is None:
+                block, language = [], line[3:].strip()
+            else:
+                blocks += ["\n".join(block)] if language in ("", "bash", "sh") else []
+                block = None
+        elif block is not None:
+            block.append(line)
+    found = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.split(r"\s+#", line)[0].strip()
+            if re.match(r"(srun |bash |\.venv/bin/)?python\b|bash scripts/", line):
+                found.append(line)
+    found += re.findall(r"`((?:\.venv/bin/)?python [^`]+)`", text)
+    return list(dict.fromkeys(found))
+
+
+def entry_point(command: str) -> tuple[str, list[str]]:
+    """(script or module, its arguments) of one command line."""
+    words = shlex.split(command.split("&&")[-1])
+    words = words[words.index(next(w for w in words if w.endswith("python"))) + 1:]
+    if words[0] == "-m" and words[1] != "pytest":
+        return words[1], words[2:]
+    return ("pytest" if words[:2] == ["-m", "pytest"] else words[0]), words[1:]
+
+
+def filled(command: str, tmp) -> str:
+    """The command with its ``<...>`` placeholders filled: a demo character for ``<name>``, else a path."""
+    command = command.replace("<name>", "mara").replace("${SLURM_JOB_ID}", "123")  # what the shell expands
+    return re.sub(r"<[^>]+>", str(tmp / "placeholder"), command)
+
+
+def _filled(word: str, tmp) -> str:
+    word = re.sub(r"=(DIR|/data/my_show)$", f"={tmp / 'series'}", word)
+    return re.sub(r"=NAME$", "=my_show", word)
+
+
+def first_job(overrides: list[str], tmp) -> list[str]:
+    """Placeholders filled, ``...`` dropped, and each sweep cut to its first value."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    words = [_filled(w, tmp) for w in overrides if w not in ("-m", "...")]
+    out = []
+    for override in OverridesParser.create().parse_overrides(words):
+        if override.is_sweep_override():
+            value = next(iter(override.sweep_string_iterator()))
+            out.append(f"{override.get_key_element()}={value}")
+        else:
+            out.append(override.input_line)
+    return out
+
+
+COMMANDS = readme_commands()
+HYDRA_COMMANDS = [c for c in COMMANDS if entry_point(c)[0] in HYDRA_SCRIPTS]
+
+
+def test_the_readme_shows_commands_and_each_has_a_test():
+    assert len(HYDRA_COMMANDS) >= 15 and any("evaluate.py" in c for c in HYDRA_COMMANDS)
+    unknown = {entry_point(c)[0] for c in COMMANDS} - set(HYDRA_SCRIPTS) - set(OTHER_ENTRY_POINTS)
+    unknown -= {e for e in unknown if e.startswith("bench/")}  # the benchmarks: measured by hand, cited with numbers
+    assert not unknown, f"README commands with no test: {sorted(unknown)}; add them to OTHER_ENTRY_POINTS"
+    for target in filter(None, OTHER_ENTRY_POINTS.values()):
+        path, _, name = target.partition("::")
+        assert (ROOT / path).is_file() and (not name or f"def {name}(" in (ROOT / path).read_text()), target
+
+
+@pytest.mark.parametrize("command", HYDRA_COMMANDS)
+def test_every_hydra_command_composes_and_resolves(command, tmp_path):
+    script, args = entry_point(filled(command, tmp_path))
+    cfg = compose_config(HYDRA_SCRIPTS[script], first_job(args, tmp_path), tmp_path)
+    resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    assert resolved["task_name"]
+    if script == "evaluate.py":
+        from evaluate import _resolve_return_metric
+
+        systems = [type("S", (), {"name": name})() for name in cfg.systems]
+        _resolve_return_metric(cfg, systems)  # the README's commands never stop at the return metric
+        assert cfg.return_metric.split("/")[0] in cfg.systems
+
+
+# ---- the demo path, run -----------------------------------------------------------------------
+
+def _run(tmp_path, demo_data, *words) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, *words, f"paths.data_dir={demo_data}", f"paths.log_dir={tmp_path}/logs",
+                           "logger=csv"], capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_the_demo_commands_run_and_agree(tmp_path, demo_prepared):
+    demo_data = demo_prepared[0]
+    tiny = ["trainer.max_epochs=2", "trainer.check_val_every_n_epoch=1"]
+    _run(tmp_path, demo_data, "train.py", *tiny)  # `.venv/bin/python train.py`
+    [run] = (tmp_path / "logs" / "train" / "runs").iterdir()
+    trained = json.loads((run / "run.json").read_text())["metrics"]
+    record = json.loads((run / "decoder" / "trained_on.json").read_text())
+    assert record["selection"]["metric"] == "val/ap" and record["character"] == "mara"
+    assert {"val/ap", "test/ap", "test/aq"} <= set(trained)
+
+    # `python evaluate.py character=mara decoder=logs/train/runs/<run>/decoder`
+    _run(tmp_path, demo_data, "evaluate.py", "character=mara", f"decoder={run / 'decoder'}")
+    # `python evaluate.py characters=all "systems=[ground_truth,untrained]"`
+    _run(tmp_path, demo_data, "evaluate.py", "characters=all", "systems=[ground_truth,untrained]")
+    first, baselines = sorted((tmp_path / "logs" / "evaluate" / "runs").iterdir())
+    scored = json.loads((first / "run.json").read_text())
+    assert scored["optimized_metric"]["name"] == "ground_truth/ap"
+    # the run's reported test AP is what evaluate.py measures on its export
+    assert scored["metrics"]["decoder/ap"] == pytest.approx(trained["test/ap"], abs=1e-4)
+    report = json.loads((baselines / "eval.json").read_text())
+    assert set(report["characters"]) == {"mara", "otis", "june"} and report["split"]["part"] == "test"
+
+    # `python -m audiorole.speak --decoder logs/train/runs/<run>/decoder --audio line.wav ...`
+    speak = subprocess.run([sys.executable, "-m", "audiorole.speak", "--decoder", str(run / "decoder"), "--audio",
+                            str(ROOT / "audiorole/demo/series/characters/mara/mara_01.flac"), "--tokenizer",
+                            str(demo_data / "prepared" / "demo" / "tokenizer" / "offline"), "--out",
+                            str(tmp_path / "line.wav")], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert speak.returncode == 0 and (tmp_path / "line.wav").is_file(), speak.stderr[-2000:]
