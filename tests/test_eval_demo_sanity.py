@@ -121,7 +121,7 @@ def test_aq_backends_rank_clean_speech_above_degraded(tmp_path):
             assert right[:4].all(), (key, name)  # recorded speech: every clip
             # The demo's synthetic voices: june's thin voice already scores low clean (DistillMOS ~2.3), so a
             # degradation can leave it level; the ordering must hold on average and for most clips.
-            assert scores["clean"].mean() > values.mean() + 0.2 and right.mean() >= 0.7, (key, name)
+            assert scores["clean"].mean() > values.mean() + 0.1 and right.mean() >= 0.7, (key, name)
 
 
 def test_cp_ranks_own_lines_first(tmp_path):
