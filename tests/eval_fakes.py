@@ -112,8 +112,10 @@ class ToneEvaluator:
         if self.prepared is None:
             raise RuntimeError("prepare() first")
         self.calls += 1
+        from audiorole.eval.metrics import summarize
+
         per_item = [self._item(i, o) for i, o in zip(items, outputs)]
-        metrics = {k: float(np.mean([r[k] for r in per_item])) for k in self.metrics}
+        metrics = summarize(per_item)  # the real means, intervals and counts
         return Result(metrics, per_item, {k: "tone" for k in self.metrics}, {"items": len(items), "judge_calls": 0})
 
 

@@ -180,14 +180,14 @@ class _Embedder:
 
 
 class _Quality:
-    name = "rms"
+    name, scale = "rms", (0.0, 1.0)
 
     def score_many(self, waves, sample_rate):
         return [float(np.sqrt(np.mean(np.square(w)))) for w in waves]
 
 
 class _Text:
-    name = "same"
+    name, scale = "same", (0.0, 1.0)
 
     def prepare(self, lines, personas=None):
         pass
@@ -196,7 +196,7 @@ class _Text:
         return [float(t == i.text) for i, t in zip(items, texts)]
 
 
-def test_evaluator_keeps_failed_outputs_unscored_with_their_error(prepared):
+def test_evaluator_scores_failed_outputs_at_the_scale_minimum_with_their_error(prepared):
     from audiorole.eval.evaluator import ARPEvaluator
 
     ev = ARPEvaluator(speaker_embedder=_Embedder(), quality=_Quality(), content_quality=_Text(),
@@ -207,9 +207,13 @@ def test_evaluator_keeps_failed_outputs_unscored_with_their_error(prepared):
     outputs = [answered[0], Output.failed("x/1.wav: empty file"), answered[2]]
     result = ev.score(items, outputs)
     alone = ev.score([items[0], items[2]], [answered[0], answered[2]])
-    assert result.per_item[1]["error"] == "x/1.wav: empty file"
-    assert all(np.isnan(result.per_item[1][k]) for k in ("ap", "ap_margin", "aq", "cq", "cp"))
-    assert [result.per_item[0], result.per_item[2]] == alone.per_item and result.metrics == alone.metrics
-    assert result.counts["failed_outputs"] == 1 and result.counts["unscored_aq"] == 1
+    failed = result.per_item[1]
+    assert failed["error"] == "x/1.wav: empty file"
+    # a reply that is missing or does not decode is an answer that failed: the bottom of each scale, counted
+    assert [failed[k] for k in ("ap", "ap_margin", "aq", "cq", "cp")] == [-1.0, -2.0, 0.0, 0.0, 0.0]
+    assert set(failed["unscoreable"].values()) == {"x/1.wav: empty file"}
+    assert [result.per_item[0], result.per_item[2]] == alone.per_item
+    assert result.metrics["aq_n"] == 3 and result.metrics["aq_unscoreable"] == 1
+    assert result.metrics["ap"] == pytest.approx((2 * alone.metrics["ap"] - 1.0) / 3)
     nothing = ev.score(items[:1], [Output.failed("x/0.wav: no reply")])
-    assert np.isnan(nothing.metrics["aq"]) and nothing.counts["unscored_cq"] == 1
+    assert nothing.metrics["aq"] == 0.0 and nothing.metrics["cq_unscoreable"] == 1
