@@ -46,7 +46,7 @@ def prepare_variant(series: Path, label: str, work: Path, overrides: list[str]) 
     """Prepare one variant with the offline pipeline (in a child process: one model load per variant)."""
     data_dir = work / label / "data"
     cmd = [sys.executable, "-m", "audiorole.prepare", "data=series", f"data.series_dir={series}", f"data.name={label}",
-           f"paths.data_dir={data_dir}", "tokenizer=null", "allow_failures=true", *overrides]
+           f"paths.data_dir={data_dir}", "~tokenizer", "allow_failures=true", *overrides]
     subprocess.run(cmd, check=True)
     return data_dir / "prepared" / label
 

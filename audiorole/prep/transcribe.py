@@ -55,7 +55,7 @@ class Transcribe:
         wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")
         turns = load_turns(ctx.results["attribute"]["turns"])
         todo = [t for t in turns if t.duration >= self.min_seconds]
-        transcripts = self.backend.transcribe_many([wave[int(t.start * sr): int(t.end * sr)] for t in todo])
+        transcripts = self.backend.transcribe_spans(wave, [(t.start, t.end) for t in todo], sr)
         for turn, transcript in zip(todo, transcripts):
             turn.text = transcript.text.strip()
             turn.language = transcript.language
