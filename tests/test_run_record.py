@@ -47,7 +47,7 @@ def test_success_is_recorded_with_metrics_overrides_and_masked_config(make_cfg, 
 
     @task_wrapper
     def task(cfg):
-        return {"val/ap": torch.tensor(0.75), "val/aq": 3.1, "train/loss": torch.tensor(1.0)}
+        return {"val/select": torch.tensor(0.75), "val/aq": 3.1, "train/loss": torch.tensor(1.0)}
 
     assert task(cfg)["val/aq"] == 3.1
     record = _record(cfg)
@@ -56,8 +56,8 @@ def test_success_is_recorded_with_metrics_overrides_and_masked_config(make_cfg, 
     assert record["experiment"] == "per_character"
     assert "character=june" in record["overrides"]
     assert record["sweep_params"] == ["character"]
-    assert record["metrics"] == {"val/ap": 0.75, "val/aq": 3.1, "train/loss": 1.0}
-    assert record["optimized_metric"] == {"name": "val/ap", "mode": "max", "value": 0.75}
+    assert record["metrics"] == {"val/select": 0.75, "val/aq": 3.1, "train/loss": 1.0}
+    assert record["optimized_metric"] == {"name": "val/select", "mode": "max", "value": 0.75}
     assert record["wall_seconds"] >= 0
     assert record["config"]["character"]["name"] == "june"
     assert record["config"]["eval"]["api_key"] == MASK
@@ -69,7 +69,7 @@ def test_missing_optimised_metric_is_noted(make_cfg):
     task_wrapper(lambda cfg: {"val/mel_l1": 0.3})(cfg)
     record = _record(cfg)
     assert record["status"] == "ok" and record["optimized_metric"]["value"] is None
-    assert "val/ap" in record["error"]
+    assert "val/select" in record["error"]
 
 
 def test_user_error_in_a_sweep_is_recorded_and_the_sweep_goes_on(make_cfg):
@@ -104,7 +104,7 @@ def test_missing_value_fails_with_a_record_even_when_config_cannot_resolve(make_
     record = _record(cfg)
     assert record["status"] == "failed" and "base_decoder" in record["error"]
     assert record["config"]["_decoder_init_from"] == {"scratch": None, "base": "${base_decoder}"}  # raw, not lost
-    assert record["config"]["character"]["name"] == "mara"  # the rest still resolved
+    assert record["config"]["character"]["name"] == "otis"  # the rest still resolved
 
 
 def test_other_ranks_do_not_write(make_cfg, monkeypatch):
