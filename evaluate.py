@@ -6,10 +6,11 @@
 Composes the config, prepares the dataset, builds the evaluator and the selected
 systems, scores them on the dataset split's test replies (``part=dev`` for the
 selection part; ``audiorole.eval.run``), writes eval.json / eval.md / eval.csv /
-plots into the run folder, logs the table and returns ``return_metric``
-(``<system>/<metric>``; default: the first system's AP) for sweeps. A decoder
-trained on another split or dataset is refused (its training replies may be
-among the scored ones).
+plots into the run folder (each mean with n, coverage and a 95 % bootstrap interval;
+the configured ``comparisons`` with paired intervals), logs them to the loggers as
+``test/...`` and returns ``return_metric`` (``<system>/<metric>``; default: the first
+system's AP) for sweeps. A decoder trained on another split or dataset is refused (its
+training replies may be among the scored ones).
 """
 
 import logging
@@ -57,7 +58,7 @@ def evaluate(cfg: DictConfig) -> dict:
                                 cfg.paths.output_dir, part=cfg.part, seed=getattr(datamodule, "seed", 0),
                                 max_items=cfg.get("max_items"),
                                 max_minutes=getattr(datamodule, "max_minutes", None),
-                                save_audio=cfg.get("save_audio", 0))
+                                save_audio=cfg.get("save_audio", 0), compare=cfg.get("comparisons") or ())
     metrics = flat_metrics(report)
     log_eval_report(loggers, report, metrics)
     log.info("ARP-Eval results in %s:\n%s", cfg.paths.output_dir, markdown(report))

@@ -7,7 +7,10 @@
 ``--context`` holds the previous turns, one "speaker: line" per line. A model
 trained on spoken context (chat user_mode=speech) takes ``--context-audio``
 files instead, tokenized with ``--tokenizer``. Writes the wav (when a
-``--decoder`` is given) and the reply's text beside it (``.txt``).
+``--decoder`` is given) and the reply's text beside it (``.txt``). With
+``--stream`` speech is synthesised block by block while the reply is still
+being generated (GLM-4-Voice's streaming), so the first audio is ready
+before the whole reply is decoded.
 """
 
 import argparse
@@ -38,9 +41,9 @@ def load_lm(args):
         return model, tokenizer, read_chat(args.adapter)
     if not (Path(args.model) / "config.json").is_file():
         raise AudioroleError(f"{args.model}: not a transformers model folder (no config.json); pass a run's lm/merged folder")
-    from audiorole.models.lm.demo_lm import load_pretrained_lm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model, tokenizer = load_pretrained_lm(args.model)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(args.model), AutoTokenizer.from_pretrained(args.model)
     return model, tokenizer, read_chat(args.model)
 
 
@@ -80,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--model", help="merged model folder (plain transformers, e.g. <run>/lm/merged)")
     source.add_argument("--adapter", help="LoRA adapter folder (<run>/lm/adapter); its base is rebuilt from base.yaml")
     parser.add_argument("--decoder", help="the character's exported acoustic decoder; without it only text is written")
-    parser.add_argument("--vocoder", help="vocoder folder (default: Griffin-Lim)")
+    parser.add_argument("--vocoder", help="vocoder artifact, or GLM-4-Voice's decoder folder / hift.pt "
+                                          "(default: Griffin-Lim)")
+    parser.add_argument("--stream", action="store_true",
+                        help="synthesise speech blockwise while the reply is generated; report the first-audio latency")
     parser.add_argument("--context", default="", help='previous turns, one "speaker: line" per line')
     parser.add_argument("--context-audio", nargs="*", help="spoken previous turns (models trained with user_mode=speech)")
     parser.add_argument("--tokenizer", help="offline speech tokenizer folder, for --context-audio")
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.vocoder:
             from audiorole.models.vocoder.vocoder import Vocoder
 
-            vocoder = Vocoder.load(args.vocoder)
+            vocoder = Vocoder.from_path(args.vocoder)
         model, tokenizer, chat = load_lm(args)
         fmt = ChatFormat(tokenizer, **chat)
         codes = _context_codes(args, len(context))
@@ -121,12 +127,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
                                       temperature=args.temperature, top_p=args.top_p, seed=args.seed)
         limit = int(decoder.config["codebook_size"]) if decoder is not None else None
-        _, parts = generate_reply(model, fmt.vocab, fmt.prompt(system, context, codes), settings, audio_limit=limit)
-        text = tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip()
         out = Path(args.out)
+        prompt = fmt.prompt(system, context, codes)
+        if args.stream and decoder is not None:
+            parts = _reply_streaming(model, fmt, prompt, settings, limit, decoder, vocoder, args)
+        else:
+            _, parts = generate_reply(model, fmt.vocab, prompt, settings, audio_limit=limit)
+        text = tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip()
         write_text(out.with_suffix(".txt"), text + "\n")
         print(text)
-        if decoder is not None:
+        if decoder is not None and not args.stream:
             import soundfile as sf
 
             wave = speak(parts.codes, decoder, vocoder, n_steps=args.steps)
@@ -134,12 +144,42 @@ def main(argv: list[str] | None = None) -> int:
                 sf.write(tmp, wave, decoder.sample_rate, format="WAV")
             print(f"wrote {out} ({len(wave) / decoder.sample_rate:.2f} s, {len(parts.codes)} speech tokens) and "
                   f"{out.with_suffix('.txt')}")
-        else:
+        elif decoder is None:
             print(f"wrote {out.with_suffix('.txt')} (no --decoder: text only, {len(parts.codes)} speech tokens unspoken)")
     except AudioroleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _reply_streaming(model, fmt, prompt, settings, limit, decoder, vocoder, args):
+    """Generate the reply while its speech codes are synthesised blockwise into ``args.out``."""
+    import time
+
+    from audiorole.audio.wav_stream import WavStream
+    from audiorole.models.lm.generate import AudioCodeStreamer, generate_reply
+    from audiorole.models.streaming import BlockFeeder
+    from audiorole.speak import streaming_synthesizer
+
+    feeder = BlockFeeder(streaming_synthesizer(decoder, vocoder, n_steps=args.steps, seed=args.seed))
+    first_at = None  # tokens generated when the first audio was written
+    start = time.perf_counter()
+    with WavStream(args.out, decoder.sample_rate) as out:
+        def on_code(code: int) -> None:
+            nonlocal first_at
+            chunk = feeder.add(code)
+            if chunk is not None:
+                out.write(chunk)
+                first_at = first_at or streamer.generated
+
+        streamer = AudioCodeStreamer(fmt.vocab, on_code, audio_limit=limit)
+        generated, parts = generate_reply(model, fmt.vocab, prompt, settings, audio_limit=limit, streamer=streamer)
+        out.write(feeder.close())
+    first = (f"first audio after {out.first_audio_s:.2f} s, at token {first_at or len(generated)} of {len(generated)}"
+             if out.first_audio_s is not None else "no speech tokens")
+    print(f"wrote {args.out} ({out.seconds:.2f} s in {out.chunks} chunks, {len(parts.codes)} speech tokens; {first}; "
+          f"all after {time.perf_counter() - start:.2f} s)")
+    return parts
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
     python -m audiorole.speak --decoder logs/train/runs/<run>/decoder --audio line.wav --tokenizer data/prepared/demo/tokenizer/offline --out out.wav
     python -m audiorole.speak --decoder DIR --tokens codes.npy --out out.wav [--vocoder VOCODER_DIR] [--steps 10]
+    python -m audiorole.speak ... --stream      # blockwise, as GLM-4-Voice streams: first audio after one block
 
 Tokens -> mel with the character's flow decoder -> waveform with a trained
-vocoder (``--vocoder``, or the ``vocoder/`` a run exported beside the decoder),
-else Griffin-Lim.
+vocoder (``--vocoder``: a vocoder artifact, or GLM-4-Voice's decoder folder /
+``hift.pt``; default the ``vocoder/`` a run exported beside the decoder), else
+Griffin-Lim. ``--stream`` synthesises block by block (``audiorole.models.streaming``)
+and reports when the first audio was ready.
 """
 
 import argparse
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", help="offline tokenizer artifact directory")
     parser.add_argument("--vocoder", help="vocoder directory (audiorole.models.vocoder); default: Griffin-Lim")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--stream", action="store_true", help="synthesise blockwise and report the first-audio latency")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -70,13 +74,46 @@ def main(argv: list[str] | None = None) -> int:
         if vocoder_dir:
             from audiorole.models.vocoder.vocoder import Vocoder
 
-            vocoder = Vocoder.load(vocoder_dir).for_inference()
-        wave = synthesize(_tokens_from_args(args), decoder, vocoder, n_steps=args.steps, seed=args.seed)
+            vocoder = Vocoder.from_path(vocoder_dir)
+        tokens = _tokens_from_args(args)
+        if args.stream:
+            return _stream(tokens, decoder, vocoder, args)
+        wave = synthesize(tokens, decoder, vocoder, n_steps=args.steps, seed=args.seed)
         sf.write(args.out, wave, decoder.sample_rate)
     except AudioroleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {args.out} ({len(wave) / decoder.sample_rate:.2f} s)")
+    return 0
+
+
+def streaming_synthesizer(decoder, vocoder=None, n_steps: int = 10, seed: int | None = 0):
+    """``Token2Wav`` over a decoder and a vocoder (None: Griffin-Lim). A decoder with the authors' flow
+    ``inference`` signature streams as it is; an exported ``FlowDecoder`` through ``DecoderAsFlow``."""
+    from audiorole.models.streaming import DecoderAsFlow, Token2Wav
+
+    if vocoder is None:
+        from audiorole.models.vocoder.griffin_lim import GriffinLimVocoder
+
+        vocoder = GriffinLimVocoder()
+    flow = decoder if hasattr(decoder, "inference") else DecoderAsFlow(decoder, n_steps=n_steps, seed=seed)
+    return Token2Wav(flow, vocoder, sample_rate=getattr(decoder, "sample_rate", 22050),
+                     hop_length=getattr(decoder, "hop_length", 256))
+
+
+def _stream(tokens, decoder, vocoder, args) -> int:
+    import time
+
+    from audiorole.audio.wav_stream import WavStream
+
+    t2w = streaming_synthesizer(decoder, vocoder, n_steps=args.steps, seed=args.seed)
+    start = time.perf_counter()
+    with WavStream(args.out, decoder.sample_rate) as out:
+        for chunk in t2w.blocks(iter(np.asarray(tokens).tolist())):
+            out.write(chunk)
+    total = time.perf_counter() - start
+    print(f"wrote {args.out} ({out.seconds:.2f} s in {out.chunks} chunks; first audio after {out.first_audio_s:.2f} s, "
+          f"all after {total:.2f} s)")
     return 0
 
 

@@ -1,15 +1,35 @@
-"""Acoustic decoder inference speed: real-time factor per decoder config, Euler step count and vocoder.
+"""Acoustic decoder inference speed: flow, vocoders (HiFT ours vs the authors'), streaming latency.
 
     python bench/decoder_rtf.py [--seconds 10] [--threads 2] [--configs tiny glm4voice] [--steps 1 5 10 20]
+    source authors_env.sh && python bench/decoder_rtf.py --authors /path/to/GLM-4-Voice   # side by side
+    python bench/decoder_rtf.py --flow-factory pkg.module:build [--authors-flow-factory pkg.module:build_theirs]
 
 RTF = seconds of compute per second of speech produced (lower is faster; < 1
-is faster than real time). Every row is measured in the same run, side by
-side, on random weights (speed does not depend on training). The mel part
-(flow: encoder + N Euler steps, each running the estimator twice for
-classifier-free guidance) and the vocoder part are timed separately.
+is faster than real time); every row of one table is measured in the same
+run, side by side, on random weights (speed does not depend on training).
+
+- **flow**: our decoder configs (encoder + N Euler steps, each running the
+  estimator twice for classifier-free guidance);
+- **vocoder**: Griffin-Lim, HiFi-GAN presets, HiFT at the published size;
+  with ``--authors``, the authors' ``HiFTGenerator`` with the *same* weights
+  beside ours (as they run it: weight norm on; and ours both folded and not),
+  ratio = their time / ours (>= 1: ours no slower), and the largest sample
+  difference on the same random draws as a check that both compute the same;
+- **streaming**: GLM-4-Voice's blockwise synthesis (blocks of 25, 50, 100 …
+  tokens, flow + HiFT): time to the first audio chunk and overall RTF, ours
+  (``Token2Wav``) and, with ``--authors``, their ``AudioDecoder.token2wav``
+  driving the same flow and vocoder weights;
+- **flow parity of speed**: ``--flow-factory`` / ``--authors-flow-factory``
+  name functions ``() -> flow`` returning a flow with the authors'
+  ``inference`` signature (ours, and theirs built from their code at the
+  published size); both are timed on the same tokens. Without them the row
+  says why it is missing.
 """
 
 import argparse
+import importlib
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,9 +38,12 @@ from omegaconf import OmegaConf
 
 from audiorole.audio.mel import griffin_lim
 from audiorole.models.flow.decoder import FlowDecoder
-from audiorole.models.vocoder import Vocoder, count_parameters
+from audiorole.models.streaming import BLOCK_SIZES, DecoderAsFlow, Token2Wav
+from audiorole.models.vocoder import HiFTGenerator, Vocoder, count_parameters
+from audiorole.models.vocoder.hift_checkpoint import load_hift_state
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "model" / "flow"
+SR, HOP, TOKEN_RATE = 22050, 256, 12.5
 
 
 def decoder(name: str) -> FlowDecoder:
@@ -39,6 +62,182 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def interleaved_best(fns: dict, repeats: int) -> dict:
+    """Best time of each function, run in turns (A B C A B C …) so a shared machine's load shifts hit all alike."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(t) for name, t in times.items()}
+
+
+def factory(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# --- the authors' code (imported from a checkout given on the command line) -------------------
+def authors_hift(authors: Path):
+    sys.path.insert(0, str(authors))
+    from cosyvoice.hifigan.f0_predictor import ConvRNNF0Predictor
+    from cosyvoice.hifigan.generator import HiFTGenerator as TheirHiFT
+
+    torch.manual_seed(0)
+    return TheirHiFT(f0_predictor=ConvRNNF0Predictor()).eval()
+
+
+def authors_token2wav(authors: Path, flow, hift, tmp: Path):
+    """Their ``AudioDecoder``, its own ``__init__`` loading our modules' weights; only the HyperPyYAML step
+    (which would build the modules from a config) hands it the modules instead."""
+    sys.path.insert(0, str(authors))
+    import flow_inference
+
+    flow_inference.load_hyperpyyaml = lambda f: {"flow": flow, "hift": hift}
+    torch.save(flow.state_dict(), tmp / "flow.pt")
+    torch.save(hift.state_dict(), tmp / "hift.pt")
+    return flow_inference.AudioDecoder(__file__, str(tmp / "flow.pt"), str(tmp / "hift.pt"), device="cpu")
+
+
+def their_stream(dec, tokens, sizes):
+    """web_demo.py's loop over token blocks, as written there."""
+    prompt_feat, prompt_token = torch.zeros(1, 0, 80), torch.zeros(1, 0, dtype=torch.int64)
+    mels, sizes, start, first = [], list(sizes), 0, None
+    t0 = time.perf_counter()
+    while start < len(tokens):
+        block = tokens[start:start + sizes[0]][None]
+        start += block.shape[1]
+        if mels:
+            prompt_feat = torch.cat(mels, dim=-1).transpose(1, 2)
+        _, mel = dec.token2wav(block, uuid="bench", prompt_token=prompt_token, prompt_feat=prompt_feat,
+                               finalize=start >= len(tokens))
+        first = first if first is not None else time.perf_counter() - t0
+        mels.append(mel)
+        prompt_token = torch.cat([prompt_token, block], dim=-1)
+        if len(sizes) > 1:
+            sizes.pop(0)
+    return first, time.perf_counter() - t0
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def our_stream(t2w, tokens, sizes):
+    t0, first = time.perf_counter(), None
+    for _ in t2w.blocks(iter(tokens.tolist()), sizes):
+        first = first if first is not None else time.perf_counter() - t0
+    return first, time.perf_counter() - t0
+
+
+# --- sections -------------------------------------------------------------------------------
+def flow_rows(args, rows):
+    for name in args.configs:
+        dec = decoder(name)
+        tokens = torch.randint(0, dec.encoder.embed.num_embeddings, (int(args.seconds * dec.token_rate),))
+        speech = float(dec.frames_for_tokens(len(tokens))) * dec.hop_length / dec.sample_rate
+        params = sum(p.numel() for p in dec.parameters()) / 1e6
+        for steps in args.steps:
+            t = best_of(lambda: dec.generate(tokens, n_steps=steps, seed=0), args.repeats if name == "tiny" else 1)
+            rows.append((f"flow {name} ({params:.1f} M)", f"{steps} steps", t / speech, "-"))
+
+
+def flow_pair_rows(args, rows):
+    if not (args.flow_factory and args.authors_flow_factory):
+        missing = "--flow-factory" if not args.flow_factory else "--authors-flow-factory"
+        rows.append(("flow GLM-4-Voice ours vs authors'", f"not run: no {missing}", float("nan"), "-"))
+        return
+    ours, theirs = factory(args.flow_factory)(), factory(args.authors_flow_factory)()
+    n = int(args.seconds * TOKEN_RATE)
+    tokens = torch.randint(0, 1000, (1, n), dtype=torch.int32)
+    lens = lambda k: torch.tensor([k], dtype=torch.int32)  # noqa: E731
+    call = lambda f: f.inference(tokens, lens(n), torch.zeros(1, 0, dtype=torch.int32), lens(0),  # noqa: E731
+                                 torch.zeros(1, 0, 80), lens(0), torch.zeros(1, 192))
+    speech = int(n / TOKEN_RATE * SR / HOP) * HOP / SR
+    t_ours, t_theirs = best_of(lambda: call(ours), 1) / speech, best_of(lambda: call(theirs), 1) / speech
+    rows.append(("flow GLM-4-Voice (10 steps)", "ours", t_ours, f"{t_theirs / t_ours:.2f}"))
+    rows.append(("flow GLM-4-Voice (10 steps)", "authors'", t_theirs, "1.00"))
+
+
+def vocoder_rows(args, rows, mel, speech):
+    rows.append(("vocoder", "Griffin-Lim (32 iters)", best_of(lambda: griffin_lim(mel), args.repeats) / speech, "-"))
+    for preset in ("tiny", "v3", "v1"):
+        voc = Vocoder.from_config(preset)
+        params = count_parameters(voc.generator) / 1e6  # before weight norm is folded away
+        voc = voc.for_inference()
+        rows.append(("vocoder", f"HiFi-GAN {preset} ({params:.1f} M)", best_of(lambda: voc(mel), args.repeats) / speech, "-"))
+    batch = mel[None]
+    ours = HiFTGenerator("glm4voice").eval()
+    params = count_parameters(ours) / 1e6
+    if args.authors:
+        theirs = authors_hift(Path(args.authors))
+        load_hift_state(ours, theirs.state_dict(), "the authors' model")  # the same weights in both
+        with torch.inference_mode():  # the same seed: both draw the same phases and noise, in the same order
+            torch.manual_seed(0)
+            wave_theirs = theirs.inference(mel=batch)[0]
+            torch.manual_seed(0)
+            wave_ours = ours.inference(batch)[0]
+        wave_diff = (wave_ours - wave_theirs).abs().max().item()
+    folded = HiFTGenerator(ours.config).eval()
+    folded.load_state_dict(ours.state_dict())
+    folded.remove_weight_norm()
+    fns = {"wn": lambda: ours.inference(batch), "folded": lambda: folded.inference(batch)}
+    if args.authors:
+        fns["theirs"] = lambda: theirs.inference(mel=batch)
+    with torch.inference_mode():
+        best = {k: v / speech for k, v in interleaved_best(fns, args.repeats).items()}
+    t_wn, t_folded, t_theirs = best["wn"], best["folded"], best.get("theirs")
+    label = f"HiFT glm4voice ({params:.1f} M)"
+    if args.authors:
+        rows.append(("vocoder", f"{label} ours, weight norm folded", t_folded, f"{t_theirs / t_folded:.2f}"))
+        rows.append(("vocoder", f"{label} ours, weight norm on", t_wn, f"{t_theirs / t_wn:.2f}"))
+        rows.append(("vocoder", f"{label} authors' (as flow_inference runs it)", t_theirs, "1.00"))
+        print(f"same weights and noise, full size: max |Δ wave| = {wave_diff:.2e} over {wave_ours.shape[-1]} samples")
+    else:
+        rows.append(("vocoder", f"{label} ours, weight norm folded", t_folded, "no --authors"))
+        rows.append(("vocoder", f"{label} ours, weight norm on", t_wn, "no --authors"))
+
+
+def streaming_rows(args, rows):
+    dec = decoder(args.stream_config)
+    n = int(args.seconds * dec.token_rate)
+    tokens = torch.randint(0, dec.encoder.embed.num_embeddings, (n,))
+    flow = DecoderAsFlow(dec, n_steps=10, seed=0)
+    hift = HiFTGenerator("glm4voice").eval()
+    speech = int(n / TOKEN_RATE * SR / HOP) * HOP / SR
+    setting = f"flow {args.stream_config} 10 steps + HiFT 20.5 M, {n} tokens"
+    runs = {}
+    if args.authors:
+        their_hift = authors_hift(Path(args.authors))
+        load_hift_state(hift, their_hift.state_dict(), "the authors' model")  # the same weights in both
+        with tempfile.TemporaryDirectory() as tmp:
+            dec_theirs = authors_token2wav(Path(args.authors), flow, their_hift, Path(tmp))
+        runs["theirs"] = lambda: their_stream(dec_theirs, tokens, BLOCK_SIZES)
+    vocoder = Vocoder(hift).for_inference()  # ours as speak/reply run it: weight norm folded
+    runs["ours"] = lambda: our_stream(Token2Wav(flow, vocoder), tokens, BLOCK_SIZES)
+    runs["one-shot"] = lambda: (None, _timed(lambda: Token2Wav(flow, vocoder).one_shot(tokens)))
+    results = {name: [] for name in runs}
+    with torch.inference_mode():
+        for _ in range(args.stream_repeats):  # in turns, as interleaved_best
+            for name, run in runs.items():
+                results[name].append(run())
+    best = {name: min(r, key=lambda x: x[1]) for name, r in results.items()}
+    first, total = best["ours"]
+    ratio = "-"
+    if args.authors:
+        t_first, t_total = best["theirs"]
+        rows.append(("streaming, authors' token2wav", f"{setting}: first chunk {t_first:.2f} s", t_total / speech, "1.00"))
+        ratio = f"{t_total / total:.2f}"
+    one_shot = best["one-shot"][1]
+    rows.append(("streaming, ours (Token2Wav)", f"{setting}: first chunk {first:.2f} s", total / speech, ratio))
+    rows.append(("one-shot, ours", f"{setting}: first audio {one_shot:.2f} s", one_shot / speech, "-"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the speech synthesised per call")
@@ -46,33 +245,32 @@ def main() -> None:
     ap.add_argument("--configs", nargs="+", default=["tiny", "glm4voice"])
     ap.add_argument("--steps", nargs="+", type=int, default=[1, 5, 10, 20])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--authors", help="a GLM-4-Voice checkout: time their HiFT and streaming beside ours")
+    ap.add_argument("--stream-config", default="glm4voice", help="our flow config driving the streaming rows")
+    ap.add_argument("--stream-repeats", type=int, default=2)
+    ap.add_argument("--flow-factory", help="module:function -> our GLM-4-Voice flow (authors' inference signature)")
+    ap.add_argument("--authors-flow-factory", help="module:function -> the authors' flow at the same size")
+    ap.add_argument("--sections", nargs="+", default=["flow", "vocoder", "streaming"],
+                    choices=["flow", "vocoder", "streaming"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rows = []
+    mel = torch.randn(80, int(args.seconds * SR / HOP)) - 5.5
+    speech = mel.shape[-1] * HOP / SR
     with torch.inference_mode():
-        for name in args.configs:
-            dec = decoder(name)
-            tokens = torch.randint(0, dec.encoder.embed.num_embeddings, (int(args.seconds * dec.token_rate),))
-            speech = float(dec.frames_for_tokens(len(tokens))) * dec.hop_length / dec.sample_rate
-            params = sum(p.numel() for p in dec.parameters()) / 1e6
-            for steps in args.steps:
-                t = best_of(lambda: dec.generate(tokens, n_steps=steps, seed=0), args.repeats if name == "tiny" else 1)
-                rows.append((f"flow {name} ({params:.1f} M)", f"{steps} steps", t / speech))
-        mel = torch.randn(80, int(args.seconds * 22050 / 256)) - 5.5
-        speech = mel.shape[-1] * 256 / 22050
-        rows.append(("vocoder", "Griffin-Lim (32 iters)", best_of(lambda: griffin_lim(mel), args.repeats) / speech))
-        for preset in ("tiny", "v3", "v1"):
-            voc = Vocoder.from_config(preset)
-            params = count_parameters(voc.generator) / 1e6  # before weight norm is folded away
-            voc = voc.for_inference()
-            rows.append(("vocoder", f"HiFi-GAN {preset} ({params:.1f} M)", best_of(lambda: voc(mel), args.repeats) / speech))
-    base = next(r[2] for r in rows if r[0].startswith("flow tiny") and r[1] == "10 steps") if "tiny" in args.configs else None
-    print(f"{args.seconds:.0f} s of speech per call, {args.threads} torch threads, best of {args.repeats}")
-    print("| part | setting | RTF | × tiny flow @10 steps |")
+        if "flow" in args.sections:
+            flow_rows(args, rows)
+            flow_pair_rows(args, rows)
+        if "vocoder" in args.sections:
+            vocoder_rows(args, rows, mel, speech)
+    if "streaming" in args.sections:
+        streaming_rows(args, rows)
+    print(f"{args.seconds:.0f} s of speech per call, {args.threads} torch threads, best of {args.repeats}"
+          f"{' (authors: ' + args.authors + ')' if args.authors else ' (no --authors: ours alone)'}")
+    print("| part | setting | RTF | authors' time / ours |")
     print("|---|---|---|---|")
-    for part, setting, rtf in rows:
-        ratio = f"{rtf / base:.2f}" if base else "-"
+    for part, setting, rtf, ratio in rows:
         print(f"| {part} | {setting} | {rtf:.4f} | {ratio} |")
 
 

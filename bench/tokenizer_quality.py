@@ -15,7 +15,7 @@ nearest centroid by cosine); near chance is good.
        sentence? (chance 1/20), by histogram cosine and by edit distance of
        run-length-deduplicated code sequences.
 Each row is one codebook: Whisper tiny.en encoder features (the offline tokenizer)
-or the DESIGN §10 baseline, k-means on stacks of 8 log-mel frames, both with the
+or the docs/design.md §10 baseline, k-means on stacks of 8 log-mel frames, both with the
 same normalisation and k-means code (OfflineTokenizer.fit_features).
 """
 

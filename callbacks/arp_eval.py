@@ -6,8 +6,11 @@ character's dev replies (the dataset split's selection part) from the datamodule
 dataset, asks the module for its answers (``pl_module.respond(items) -> list[Output]``),
 scores them with the evaluator
 and broadcasts the scores, so every rank logs the same ``val/ap``, ``val/ap_margin``,
-``val/aq``, ``val/cq``, ``val/cp`` (a checkpoint monitoring ``val/ap`` then agrees across
-ranks under DDP). ``respond`` runs on rank 0 alone, so it must not need collective ops.
+``val/aq``, ``val/cq``, ``val/cp``, ``val/wer``, ``val/cer`` (a checkpoint monitoring them then
+agrees across ranks under DDP), each with ``_n``, ``_coverage``, ``_ci_low``, ``_ci_high`` and
+``_unscoreable``, and, with ``select`` (``audiorole.eval.selection``), the declared selection
+score ``val/select`` a checkpoint can monitor. ``respond`` runs on rank 0 alone, so it must
+not need collective ops.
 Scoring runs with ``threads`` torch threads (default 1: faster for these small models on
 shared cores), restored afterwards; weights already scored (``trainer.validate`` reloading
 the selected checkpoint) reuse their scores. It also logs the multi-turn consistency
@@ -33,6 +36,7 @@ from audiorole.eval.consistency import multi_turn_consistency
 from audiorole.eval.eval_set import held_out_items
 from audiorole.eval.run import load_references, prepare_evaluator
 from audiorole.eval.samples import write_samples
+from audiorole.eval.metrics import STATS
 from audiorole.eval.threads import torch_threads
 from callbacks.logger_media import log_audio, log_facts
 
@@ -43,7 +47,8 @@ _PREFIX = {"dev": "val", "test": "test"}  # what each part's scores are logged a
 
 class ARPEvalCallback(Callback):
     def __init__(self, evaluator, every_n_epochs: int = 1, max_items: int | None = 16, log_audio: int = 3,
-                 metrics=None, consistency: bool = True, threads: int | None = 1, max_test_items: int | None = None):
+                 metrics=None, consistency: bool = True, threads: int | None = 1, max_test_items: int | None = None,
+                 select=None):
         if not callable(getattr(evaluator, "score", None)):
             raise ConfigError(f"callbacks.arp_eval.evaluator must build an evaluator with prepare()/score(), got "
                               f"{type(evaluator).__name__}; check that eval=... has a _target_")
@@ -54,6 +59,7 @@ class ARPEvalCallback(Callback):
         self.max_items = {"dev": max_items, "test": max_test_items}
         self.log_audio = int(log_audio)
         self.metrics = None if metrics is None else tuple(metrics)  # None: all the evaluator computes
+        self.select = select
         self.consistency = consistency
         self.threads = threads
         self._items: dict[str, list] = {}
@@ -125,15 +131,22 @@ class ARPEvalCallback(Callback):
         if len(outputs) != len(items):
             raise AudioroleError(f"{type(pl_module).__name__}.respond answered {len(outputs)} of {len(items)} items")
         result = self.evaluator.score(items, outputs)
-        wanted = result.metrics if self.metrics is None else self.metrics
-        values = {k: float(result.metrics[k]) for k in wanted
-                  if isinstance(result.metrics.get(k), (int, float)) and math.isfinite(result.metrics[k])}
+        values = {k: float(v) for k, v in result.metrics.items()
+                  if self._wanted(k) and isinstance(v, (int, float)) and math.isfinite(v)}
+        if self.select is not None:
+            values[self.select.key] = float(self.select(result.metrics))
         if self.consistency:
             spread = multi_turn_consistency(items, result.per_item)
             values.update({f"consistency/{k}": float(v) for k, v in spread.items()
                            if k.endswith(("_std", "_msd")) and v is not None})
         self._media(trainer, items, outputs, dict(result.backends or {}), _PREFIX[part])
         return values
+
+    def _wanted(self, key: str) -> bool:
+        """A metric named in ``metrics`` brings its n / coverage / interval along."""
+        if self.metrics is None:
+            return True
+        return any(key == m or key.startswith(f"{m}_") and key.removeprefix(f"{m}_") in STATS for m in self.metrics)
 
     def _media(self, trainer, items, outputs, backends: dict, prefix: str) -> None:
         folder = f"epoch_{trainer.current_epoch:03d}" if prefix == "val" else prefix
@@ -145,7 +158,10 @@ class ARPEvalCallback(Callback):
                       [o.sample_rate for o in outputs[:n]], [f"{i.id}: {i.text}" for i in items[:n]],
                       trainer.global_step)
         if not self._facts_logged and trainer.loggers:
-            log_facts(trainer.loggers, {"arp_eval/backends": backends})
+            facts = {"arp_eval/backends": backends}
+            if self.select is not None:
+                facts["arp_eval/select"] = f"val/{self.select.key} = {self.select.describe()}"
+            log_facts(trainer.loggers, facts)
             self._facts_logged = True
 
     # ---- hooks ---------------------------------------------------------------------------

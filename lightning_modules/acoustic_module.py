@@ -4,19 +4,23 @@ A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
 ``audiorole.models.vocoder``:
 
 - the decoder trains from scratch (or from a base decoder, ``init_from``);
-- with a ``discriminator`` the HiFi-GAN vocoder trains too, by manual
-  optimisation (discriminator step, then generator step: adversarial + 2·feature
-  matching + 45·mel), jointly with the flow or as a second phase
+- with a ``discriminator`` the vocoder (HiFi-GAN or HiFT) trains too, by manual
+  optimisation (discriminator step, then generator step with the
+  ``vocoder_objective``'s weighted losses: HiFi-GAN's adversarial + 2·feature
+  matching + 45·mel by default; HiFT adds TPR and F0 L1), jointly with the flow or as a second phase
   (``vocoder_start_epoch``, ``flow_epochs``); a ``vocoder`` without a
-  discriminator is a fixed (e.g. pretrained) vocoder; none at all: Griffin-Lim;
+  discriminator is a fixed (e.g. pretrained) vocoder, frozen, kept out of
+  checkpoints (it reloads from its own file) but exported with the decoder;
+  none at all: Griffin-Lim;
 - validation logs ``val/loss``, ``val/mel_l1`` (flow re-synthesis of dev
   replies) and ``val/prior_l1`` (the encoder alone), so the flow's gain is
   measured; ``trainer.test`` logs the same as ``test/...`` on the test replies;
 - ``respond(items)`` re-synthesises eval items to waveforms (ARP-Eval's callback
   scores them);
 - at the end of fit the selected checkpoint's decoder (best on the monitored dev
-  metric; and a trained vocoder, in ``vocoder/``) is exported as an artifact that
-  loads without Lightning, with ``trained_on.json`` (split, dataset, selection).
+  metric) and its vocoder (in ``vocoder/``, so ``evaluate.py`` and ``speak.py``
+  hear what validation heard) are exported as an artifact that loads without
+  Lightning, with ``trained_on.json`` (split, dataset, selection).
 """
 
 import logging
@@ -35,13 +39,14 @@ log = logging.getLogger(__name__)
 
 class AcousticModule(L.LightningModule):
     def __init__(self, decoder, optimizer, scheduler=None, vocoder=None, discriminator=None,
-                 vocoder_optimizer=None, vocoder_start_epoch: int = 0, flow_epochs: int | None = None,
+                 vocoder_optimizer=None, vocoder_objective=None, vocoder_start_epoch: int = 0,
+                 flow_epochs: int | None = None,
                  vocoder_segment_frames: int = 32, gradient_clip: float | None = None, n_steps: int = 10,
                  guidance: float = 0.7, init_from: str | None = None, export_dir: str | None = None,
                  val_seed: int = 0):
         super().__init__()
         self.save_hyperparameters(ignore=["decoder", "optimizer", "scheduler", "vocoder", "discriminator",
-                                          "vocoder_optimizer"])
+                                          "vocoder_optimizer", "vocoder_objective"])
         self.decoder = decoder
         self.vocoder = vocoder
         self.discriminator = discriminator
@@ -52,9 +57,13 @@ class AcousticModule(L.LightningModule):
             if vocoder is None or vocoder_optimizer is None:
                 raise ConfigError("model.discriminator trains a vocoder: set model.vocoder and model.vocoder_optimizer too")
             from audiorole.models.vocoder import LogMel
+            from audiorole.models.vocoder.losses import VocoderObjective
 
             self.automatic_optimization = False  # GAN: two optimisers, stepped by hand
-            self.vocoder_mel = LogMel(self.vocoder.mel_config)
+            self.vocoder_objective = vocoder_objective or VocoderObjective()
+            self.vocoder_mel = LogMel(self.vocoder.mel_config, **(self.vocoder_objective.loss_mel or {}))
+        elif vocoder is not None:
+            vocoder.requires_grad_(False)
         if init_from:
             self._init_decoder(init_from)
         self.mel_l1 = MeanMetric()    # per eval epoch: validation (dev) or test
@@ -105,24 +114,35 @@ class AcousticModule(L.LightningModule):
         opt.step()
 
     def _vocoder_step(self, batch: dict, gen_opt, disc_opt, bs: int) -> None:
-        from audiorole.models.vocoder import discriminator_loss, generator_loss_total
         from audiorole.models.vocoder.segments import random_segments
 
+        objective, generator = self.vocoder_objective, self.vocoder.generator
         mel, wave = random_segments(batch["mel"], batch["wave"], batch["mel_lens"],
                                     self.hparams.vocoder_segment_frames, self.vocoder.hop_length)
         real = wave.unsqueeze(1)
-        fake = self.vocoder.generator(mel)[..., :real.shape[-1]]
+        fake = generator(mel)[..., :real.shape[-1]]
         real_logits, _ = self.discriminator(real)
         fake_logits, _ = self.discriminator(fake.detach())
-        d_loss = discriminator_loss(real_logits, fake_logits)
-        self._step(disc_opt, d_loss, self.discriminator)
+        d = objective.discriminator(real_logits, fake_logits)
+        self._step(disc_opt, d["total"], self.discriminator)
         fake_logits, fake_fmaps = self.discriminator(fake)
         with torch.no_grad():
-            _, real_fmaps = self.discriminator(real)
-        g = generator_loss_total(fake_logits, real_fmaps, fake_fmaps, self.vocoder_mel(fake.squeeze(1)), mel)
-        self._step(gen_opt, g["total"], self.vocoder.generator)
-        self.log_dict({"train/disc_loss": d_loss, "train/gen_loss": g["total"], "train/gen_adv": g["adv"],
-                       "train/gen_fm": g["fm"], "train/gen_mel": g["mel"]}, batch_size=bs)
+            real_logits, real_fmaps = self.discriminator(real)
+        # With its own loss mel (HiFT's recipe) both sides come from waves; else the input mel is the target.
+        mel_real = self.vocoder_mel(wave) if objective.loss_mel else mel
+        f0_fake = f0_real = None
+        if objective.f0_weight:
+            from audiorole.audio.pitch import f0_batch
+
+            f0_fake = generator.f0_predictor(mel)
+            f0_real = f0_batch(wave, self.vocoder.sample_rate, self.vocoder.hop_length, mel.shape[-1])
+        g = objective.generator(real_logits, fake_logits, real_fmaps, fake_fmaps, self.vocoder_mel(fake.squeeze(1)),
+                                mel_real, f0_fake, f0_real)
+        self._step(gen_opt, g["total"], generator)
+        logs = {"train/disc_loss": d["total"], "train/gen_loss": g["total"]}
+        logs.update({f"train/gen_{k}": v for k, v in g.items() if k != "total"})
+        logs.update({f"train/disc_{k}": v for k, v in d.items() if k not in ("total", "disc")})
+        self.log_dict(logs, batch_size=bs)
 
     def _log_train(self, out: dict, bs: int) -> None:
         for name, value in out.items():
@@ -200,9 +220,18 @@ class AcousticModule(L.LightningModule):
             return optimizers
         return optimizers, [{"scheduler": scheduler, "interval": "step"}]
 
+    def _fixed_vocoder(self) -> bool:
+        return self.vocoder is not None and self.discriminator is None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["decoder_config"] = self.decoder.config  # a .ckpt rebuilds its decoder without the run's config
         checkpoint["trained_on"] = data_record(self.trainer)  # evaluate.py refuses it on other splits
+        if self._fixed_vocoder():  # a fixed vocoder reloads from its own (pinned) file: not copied into each .ckpt
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("vocoder.")}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if self._fixed_vocoder():
+            checkpoint["state_dict"].update({f"vocoder.{k}": v for k, v in self.vocoder.state_dict().items()})
 
     def on_fit_end(self) -> None:
         if not (self.hparams.export_dir and self.trainer.is_global_zero):
@@ -210,6 +239,6 @@ class AcousticModule(L.LightningModule):
         record = restore_selected(self)
         path = self.decoder.save(Path(self.hparams.export_dir))
         log.info("exported decoder to %s", path)
-        if self.discriminator is not None and self.synthesis_vocoder() is not None:
+        if self.synthesis_vocoder() is not None:
             log.info("exported vocoder to %s", self.vocoder.save(path / "vocoder"))
         write_trained_on(path, record)

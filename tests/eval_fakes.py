@@ -45,25 +45,34 @@ def pitch_of(wave: np.ndarray, sr: int) -> float:
     return float(np.fft.rfftfreq(len(wave), 1 / sr)[int(np.argmax(spectrum))])
 
 
-def make_prepared(root: Path, scenes: int = 8) -> Path:
-    """A prepared dataset (manifests + token cache) of ``scenes`` scenes; turns go mara, otis, june, mara, ..."""
+def make_prepared(root: Path, scenes: int = 8, context: bool = False) -> Path:
+    """A prepared dataset (manifests + token cache) of ``scenes`` scenes; turns go mara, otis, june, mara, ...
+
+    The episode holds each reply's tone at its place; ``context``: each reply's context is
+    the scene's earlier turns (text and episode times), as the pipeline writes them.
+    """
     root = Path(root)
     (root / "audio").mkdir(parents=True, exist_ok=True)
     episode = root / "ep1.flac"
     order = ["mara", "otis", "june", "mara", "otis", "mara", "june"]
     seconds = 1.2
-    sf.write(episode, np.zeros(int(SR * (scenes * len(order) * 2 * seconds + 1)), np.float32), SR)
+    signal = np.zeros(int(SR * (scenes * len(order) * 2 * seconds + 1)), np.float32)
     kept, t = [], 0.5
     for s in range(scenes):
         for turn, character in enumerate(order):
+            signal[int(t * SR):int(t * SR) + int(seconds * SR)] = tone(PITCH[character] * (1 + 0.005 * turn), seconds)
             rid = f"ep1-s{s:02d}-t{turn:02d}"
             clip = root / "audio" / character / f"{rid}.flac"
             clip.parent.mkdir(exist_ok=True)
             sf.write(clip, tone(PITCH[character] * (1 + 0.005 * turn), seconds), SR)
             kept.append({"id": rid, "episode": "ep1", "scene": f"ep1-s{s:02d}", "turn": turn, "character": character,
                          "start": t, "end": t + seconds, "duration": seconds, "text": f"{character} line {s} {turn}",
-                         "audio": str(clip), "context": []})
+                         "audio": str(clip), "context": [
+                             {"speaker": k["character"], "text": k["text"],
+                              "audio": {"episode": "ep1", "start": k["start"], "end": k["end"]}}
+                             for k in kept if context and k["scene"] == f"ep1-s{s:02d}"]})
             t += 2 * seconds
+    sf.write(episode, signal, SR)
     write_jsonl(root / "kept.jsonl", kept)
     write_manifests(kept, {"ep1": str(episode)}, root)
     build_token_cache(root, CountingTokenizer())
@@ -103,8 +112,10 @@ class ToneEvaluator:
         if self.prepared is None:
             raise RuntimeError("prepare() first")
         self.calls += 1
+        from audiorole.eval.metrics import summarize
+
         per_item = [self._item(i, o) for i, o in zip(items, outputs)]
-        metrics = {k: float(np.mean([r[k] for r in per_item])) for k in self.metrics}
+        metrics = summarize(per_item)  # the real means, intervals and counts
         return Result(metrics, per_item, {k: "tone" for k in self.metrics}, {"items": len(items), "judge_calls": 0})
 
 

@@ -1,9 +1,10 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1 for judge-client tests.
 
 Each request takes the next action from ``script`` (then ``default``) and is
-recorded with its headers and JSON body. Actions: ``("ok", score)``,
+recorded with its headers (lower-cased names), JSON body and arrival time. Actions: ``("ok", score)``,
 ``("status", code, retry_after_or_None)``, ``("text", content)`` (a chat reply
-whose content is arbitrary text), ``("hang", seconds)``, ``("echo_auth", code)``
+whose content is arbitrary text), ``("raw", bytes)`` (a 200 whose body is not a chat
+completion), ``("hang", seconds)``, ``("echo_auth", code)``
 (an error body that repeats the Authorization header, as a careless proxy might),
 or a callable ``body -> action``.
 """
@@ -37,7 +38,8 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         with server.lock:
-            server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                                    "t": time.monotonic()})
             action = server.script.pop(0) if server.script else server.default
         if callable(action):
             action = action(body)
@@ -46,6 +48,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, chat_body(json.dumps({"score": action[1], "reason": "fine"})))
         elif kind == "text":
             self._send(200, chat_body(action[1]))
+        elif kind == "raw":
+            self._send(200, action[1])
         elif kind == "status":
             headers = {"Retry-After": str(action[2])} if len(action) > 2 and action[2] is not None else {}
             self._send(action[1], b'{"error": {"message": "try later"}}', headers)

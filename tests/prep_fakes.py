@@ -15,6 +15,7 @@ class Measure:
     """Reads the episode and writes its RMS; counts calls."""
 
     name = "measure"
+    reads = ()
 
     def __init__(self, scale: float = 1.0, sleep: float = 0.0):
         self.scale, self.sleep = scale, sleep
@@ -36,6 +37,7 @@ class Measure:
 
 class Double(Measure):
     name = "double"
+    reads = ("registry", "enrollment", "subtitles")  # as attribution does
 
     def __call__(self, ctx, out: Path) -> dict:
         CALLS.append((self.name, ctx.episode.id))
@@ -45,6 +47,33 @@ class Double(Measure):
         time.sleep(self.sleep)
         value = json.loads(Path(ctx.results["measure"]["rms"]).read_text()) * 2 * self.scale
         return {"value": value}
+
+
+class Replies:
+    """A postprocess stand-in: keeps ``keep`` one-second clips of the episode as ann's replies, drops ``drop``."""
+
+    name = "postprocess"
+    reads = ()
+
+    def __init__(self, keep: int = 1, drop: int = 0):
+        self.keep, self.drop = keep, drop
+
+    def __call__(self, ctx, out: Path) -> dict:
+        wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")
+        kept, dropped = [], []
+        for i in range(self.keep + self.drop):
+            sample = {"id": f"{ctx.episode.id}-s000-t{i:03d}", "episode": ctx.episode.id, "scene": f"{ctx.episode.id}-s000",
+                      "turn": i, "character": "ann", "start": float(i), "end": float(i + 1), "text": "hello there"}
+            if i >= self.keep:
+                dropped.append({**sample, "reason": "low_dnsmos"})
+                continue
+            path = out / f"{sample['id']}.flac"
+            sf.write(path, wave[i * sr:(i + 1) * sr], sr)
+            kept.append({**sample, "audio": str(path), "duration": 1.0})
+        (out / "kept.json").write_text(json.dumps(kept))
+        (out / "dropped.json").write_text(json.dumps(dropped))
+        return {"kept": str(out / "kept.json"), "dropped": str(out / "dropped.json"),
+                "n_kept": len(kept), "n_dropped": len(dropped)}
 
 
 def build(cfg: dict):

@@ -1,16 +1,18 @@
-"""Build the semantic stage's module and datamodule from the real config tree, on a synthetic prepared dataset."""
+"""Build the semantic stage's module and datamodule from the real config tree, on a synthetic prepared dataset.
+
+The LM is ``tiny_lm.tiny_chat_lm``: the demo's SmolLM2 recipe at test size (loading SmolLM2 itself is a slow test).
+"""
 
 import hydra
 from omegaconf import open_dict
 
-SMALL_LM = ["model.lm.text_vocab=200", "model.lm.hidden_size=64", "model.lm.intermediate_size=128"]
-
 
 def semantic_cfg(make_cfg, prepared, series, overrides=()):
-    cfg = make_cfg(["stage=semantic", "character.name=ann", f"data.series_dir={series}", *SMALL_LM,
+    cfg = make_cfg(["stage=semantic", "character.name=ann", f"data.series_dir={series}",
                     "model.val_generate=0", "model.generation.max_new_tokens=40", *overrides])
     with open_dict(cfg):
         cfg.data.out_dir = str(prepared)
+        cfg.model.lm = {"_target_": "tiny_lm.tiny_chat_lm", "_partial_": True, "prepared_dir": str(prepared)}
     return cfg
 
 

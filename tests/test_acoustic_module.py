@@ -12,6 +12,9 @@ from lightning_modules.acoustic_module import AcousticModule
 from test_acoustic_data import prepared  # noqa: F401  (fixture)
 
 
+MICRO_VOCODER = {"upsample_initial_channel": 16}
+
+
 def tiny_decoder():
     return FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32],
                        estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16)
@@ -209,3 +212,25 @@ def test_export_is_the_selected_checkpoint_with_its_record(prepared, tmp_path): 
     assert record["selection"] == {"metric": "val/pick", "mode": "max", "value": pytest.approx(0.9), "epoch": 0,
                                    "global_step": best["global_step"], "checkpoint": checkpoint.best_model_path}
     assert best["trained_on"]["split_fingerprint"] == splits.fingerprint  # a .ckpt is checked the same way
+
+
+def test_fixed_vocoder_is_frozen_kept_out_of_checkpoints_and_exported(prepared, tmp_path):  # noqa: F811
+    from audiorole.models.vocoder import Vocoder
+
+    dm = AcousticDataModule(OmegaConf.create({"out_dir": str(prepared)}), "ann", crop_seconds=1.0, max_duration=8.0)
+    dm.prepare_data = lambda: None
+    fixed = Vocoder.from_config(MICRO_VOCODER).for_inference()
+    module = AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam, lr=3e-3), n_steps=0, vocoder=fixed,
+                            export_dir=str(tmp_path / "decoder"))
+    before = {k: v.clone() for k, v in fixed.state_dict().items()}
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, default_root_dir=tmp_path,
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(module, dm)
+    assert all(torch.equal(before[k], v) for k, v in fixed.state_dict().items())
+    assert module.synthesis_vocoder() is fixed
+    ckpt_path = trainer.checkpoint_callback.last_model_path or trainer.checkpoint_callback.best_model_path
+    state = torch.load(ckpt_path, weights_only=False)["state_dict"]
+    assert state and not any(k.startswith("vocoder.") for k in state)
+    quick_trainer(max_epochs=2).fit(module, dm, ckpt_path=ckpt_path)  # resumes with strict loading
+    mel = torch.randn(80, 12) - 5
+    assert torch.allclose(Vocoder.load(tmp_path / "decoder" / "vocoder")(mel), fixed(mel), atol=1e-5)

@@ -117,7 +117,8 @@ def test_every_n_epochs_budget_and_validate_scores_new_weights_once(prepared, tm
     assert evaluator.calls == 1  # epoch index 1 only
     assert module.threads_seen == 2 and torch.get_num_threads() == 1  # scored with 2 threads, then restored
     assert not list(tmp_path.glob("samples/*/*.wav"))
-    assert set(arp.last) == {"ap", "aq"}  # a smaller evaluator logs only what it computes
+    assert {k for k in arp.last if "_" not in k} == {"ap", "aq"}  # a smaller evaluator logs only what it computes
+    assert arp.last["ap_n"] == 1 and arp.last["ap_coverage"] == 1.0 and "ap_ci_low" not in arp.last  # 1 item: no interval
     metrics = t.validate(module, datamodule=data, verbose=False)[0]  # epoch 3 trained on: scored afresh
     assert evaluator.calls == 2 and {"val/ap", "val/aq"} <= set(metrics) and "val/cp" not in metrics
     again = t.validate(module, datamodule=data, verbose=False)[0]  # the same weights: scores reused
@@ -126,6 +127,40 @@ def test_every_n_epochs_budget_and_validate_scores_new_weights_once(prepared, tm
         module.pitch += 5.0
     t.validate(module, datamodule=data, verbose=False)
     assert evaluator.calls == 3
+
+
+class Mumbling(ToneEvaluator):
+    """WER 0.8 for voices more than 3 Hz below mara's pitch (a decoder that loses the words), else 0.1."""
+
+    def score(self, items, outputs):
+        from eval_fakes import pitch_of
+
+        result = super().score(items, outputs)
+        result.metrics["wer"] = 0.1 if pitch_of(outputs[0].wave, 16000) > PITCH["mara"] - 3 else 0.8
+        return result
+
+
+def test_intervals_and_the_selection_score_are_logged(prepared, tmp_path):
+    from audiorole.eval.selection import WERCeiling
+
+    arp = ARPEvalCallback(Mumbling(), max_items=3, log_audio=0, select=WERCeiling(ceiling=0.3, penalty=2.0))
+    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/select", mode="max")
+    logger = CSVLogger(tmp_path, name="csv")
+    t = trainer(tmp_path, [arp, best], max_epochs=2, logger=logger)
+    t.fit(ToneVoice(), datamodule=ToyData(prepared))
+    logger.save()
+    rows = [r for r in csv.DictReader(open(tmp_path / "csv" / "version_0" / "metrics.csv")) if r.get("val/select")]
+    assert len(rows) == 2
+    for row in rows:
+        ap, wer = float(row["val/ap"]), float(row["val/wer"])
+        assert float(row["val/select"]) == pytest.approx(ap - 2.0 * max(0.0, wer - 0.3))
+        assert float(row["val/ap_ci_low"]) <= ap <= float(row["val/ap_ci_high"])
+        assert float(row["val/ap_n"]) == 3 and float(row["val/ap_coverage"]) == 1.0
+    assert (float(rows[0]["val/wer"]), float(rows[1]["val/wer"])) == pytest.approx((0.8, 0.1))  # the voice reached mara's pitch
+    assert float(best.best_model_score) == pytest.approx(float(rows[1]["val/select"]))
+    assert "val/select = ap - 2 * max(0, wer - 0.3)" in (tmp_path / "csv" / "version_0" / "hparams.yaml").read_text()
+    with pytest.raises(ConfigError, match="add wer to eval.metrics"):
+        WERCeiling()({"ap": 0.5})
 
 
 def test_validation_scores_dev_replies_and_test_scores_every_test_reply(prepared, tmp_path):

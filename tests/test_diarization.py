@@ -186,7 +186,7 @@ def test_pretrained_loads_local_pipeline_dir(tmp_path, sample_wave):
 
     from audiorole.diarization import PretrainedDiarizer
 
-    # DESIGN §5: pyannote routes embeddings on "wespeaker"/"speechbrain"/"nvidia"
+    # docs/design.md §5: pyannote routes embeddings on "wespeaker"/"speechbrain"/"nvidia"
     # substrings, so the local names avoid them.
     pipe_dir = tmp_path / "pipe"
     pipe_dir.mkdir()

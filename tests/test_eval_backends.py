@@ -180,9 +180,10 @@ def test_embedding_cq_and_centroid_cp(tmp_path):
     items = [EvalItem(id="a", character="mara", episode="e", scene="s", turn=1, text="We sail at dusk.", audio=tmp_path,
                       context=(turn,)),
              EvalItem(id="b", character="mara", episode="e", scene="s", turn=0, text="Haul in the lines.", audio=tmp_path)]
-    cq = EmbeddingCQ(emb, context=True).score_with_context(items, ["We leave the harbour at sunset.", ""])
-    assert cq["cq"][0] > 0.5 and cq["cq"][1] == 0.0  # empty reply scores the floor
-    assert cq["cq_context"][0] > 0.3 and cq["cq_context"][1] == 0.0
+    cq = EmbeddingCQ(emb, context=True).score_with_context(items, ["We leave the harbour at sunset.", "Sure."])
+    assert cq["cq"][0] > 0.5 > cq["cq"][1]
+    assert cq["cq_context"][0] > 0.3
+    assert EmbeddingCQ.scale == (-1.0, 1.0) and CentroidCP.scale == (-2.0, 2.0)  # empty replies: the evaluator floors
     no_reply = EmbeddingCQ(emb, context=True).score_with_context(items[1:], ["Aye."])
     assert np.isnan(no_reply["cq_context"][0])  # no context turn: nothing to compare with
     cp = CentroidCP(emb)

@@ -20,8 +20,9 @@ def test_eval_config_instantiates(make_cfg, name):
 
     cfg = make_cfg([f"eval={name}"], config_name="evaluate")
     ev = hydra.utils.instantiate(cfg.eval)
-    assert isinstance(ev, ARPEvaluator) and ev.metric_names == ("ap", "aq", "cq", "cp")
-    assert set(ev.backends()) >= {"ap", "ap_margin", "aq", "cq", "cp"}
+    assert isinstance(ev, ARPEvaluator) and ev.metric_names == ("ap", "aq", "cq", "cp", "wer")
+    assert set(ev.backends()) >= {"ap", "ap_margin", "aq", "aq_dnsmos", "cq", "cp", "wer", "cer"}
+    assert ev.backends()["aq_dnsmos"] == "dnsmos"  # every AQ column names its backend
     from omegaconf import OmegaConf
 
     from audiorole.utils.secrets import is_secret_name

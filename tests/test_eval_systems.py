@@ -128,6 +128,10 @@ def test_the_vocoder_exported_beside_the_decoder_is_used(exported, tmp_path):
     [gl] = AcousticDecoder(str(mara), n_steps=2).respond([item(2)])
     assert system.describe()["vocoder"] == {str(folder): str(folder / "vocoder")}
     assert len(voc.wave) == len(gl.wave) and not np.allclose(voc.wave, gl.wave)
+    # The untrained baseline hears through the same vocoder, so the two rows differ in the decoder alone.
+    untrained = UntrainedDecoder(like=str(folder), n_steps=2)
+    untrained.respond([item(2)])
+    assert untrained.describe()["vocoder"] == {"untrained:0": str(folder / "vocoder")}
 
 
 def test_untrained_copies_the_architecture_with_fixed_random_weights(exported):

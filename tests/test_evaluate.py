@@ -35,7 +35,7 @@ def decoder_dir(tmp_path_factory):
 def test_default_systems_compose_and_build(make_cfg, decoder_dir):
     cfg = make_cfg([f"decoder={decoder_dir}"], config_name="evaluate")
     assert list(cfg.systems) == ["ground_truth", "untrained", "decoder"]
-    assert list(cfg.characters) == ["mara"] and cfg.return_metric is None and cfg.part == "test"
+    assert list(cfg.characters) == ["otis"] and cfg.return_metric is None and cfg.part == "test"
     assert cfg.eval._target_.endswith("ARPEvaluator")
     check_required(cfg)
     systems = instantiate_group(cfg.systems)
@@ -55,10 +55,10 @@ def test_other_character_is_named_and_its_keys_are_required(make_cfg, decoder_di
     cfg = make_cfg(["systems=[ground_truth,other_character]"], config_name="evaluate")
     with pytest.raises(ConfigError, match="systems.other_character.source, systems.other_character.voice"):
         check_required(cfg)
-    cfg = make_cfg(["systems=[other_character]", "systems.other_character.voice=otis",
+    cfg = make_cfg(["systems=[other_character]", "systems.other_character.voice=june",
                     f"systems.other_character.source={decoder_dir}"], config_name="evaluate")
     [system] = instantiate_group(cfg.systems)
-    assert system.name == "decoder:otis→mara" and system.voice == "otis"
+    assert system.name == "decoder:june→otis" and system.voice == "june"
 
 
 def test_several_characters_and_a_decoder_per_character_compose(make_cfg, decoder_dir):
@@ -87,7 +87,8 @@ class PitchVoice:
 def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
     evaluator = ToneEvaluator()
     systems = [GroundTruth(), PitchVoice("otis_voice", PITCH["otis"]), AcousticDecoder(decoder_dir, n_steps=2)]
-    report = run_evaluation(evaluator, systems, prepared, DEMO_SERIES, "all", tmp_path, save_audio=1)
+    report = run_evaluation(evaluator, systems, prepared, DEMO_SERIES, "all", tmp_path, save_audio=1,
+                            compare=[["ground_truth", "otis_*"], ["ground_truth", "missing"]])
 
     saved = json.loads((tmp_path / "eval.json").read_text())
     assert [s["name"] for s in saved["systems"]] == ["ground_truth", "otis_voice", "decoder"]
@@ -103,6 +104,15 @@ def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
     ap = {c: otis_voice["per_character"][c]["metrics"]["ap"] for c in PITCH}
     assert ap["otis"] > 0.9 > ap["mara"]
     assert otis_voice["metrics"]["ap"] == pytest.approx(sum(ap[c] * held[c] for c in PITCH) / sum(held.values()))
+    pooled = otis_voice["metrics"]  # over all items: n, coverage and the interval beside the mean
+    assert pooled["ap_n"] == sum(held.values()) and pooled["ap_coverage"] == 1.0
+    assert pooled["ap_ci_low"] < pooled["ap"] < pooled["ap_ci_high"]
+    # the configured comparisons: ground truth vs the otis voice on the same items, paired
+    compared = {(c["character"], c["metric"]): c for c in saved["comparisons"]}
+    assert {c["a"] + "|" + c["b"] for c in saved["comparisons"]} == {"ground_truth|otis_voice"}
+    on_mara = compared[("mara", "ap")]
+    assert on_mara["n"] == held["mara"] and on_mara["ci_low"] > 0  # the right voice wins on mara's lines
+    assert compared[("otis", "ap")]["diff"] == pytest.approx(gt["per_character"]["otis"]["metrics"]["ap"] - ap["otis"])
     test_scenes = sum(part == "test" for part in load_splits(prepared).scenes.values())
     assert gt["consistency"]["scenes"] == 3 * test_scenes and gt["consistency"]["ap_std"] is not None  # 3 characters
     assert len(gt["per_item"]) == sum(held.values()) and decoder["config"]["vocoder"]
@@ -114,12 +124,17 @@ def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
     for column in ("AQ", "CQ", "AP", "AP margin", "CP", "AP std", "CP std", "Train h"):
         assert f"| {column}" in header
     assert "## Per character" in table and "decoder" in table and "Backends: ap=tone" in table
+    assert "## Coverage" in table and "## Comparisons" in table and "| ground_truth | otis_voice | mara | ap |" in table
+    all_row = next(line for line in table.splitlines() if line.startswith("| otis_voice |"))
+    assert f"{pooled['ap']:.3f} [{pooled['ap_ci_low']:.3f}, {pooled['ap_ci_high']:.3f}]" in all_row
 
     rows = list(csv.DictReader(open(tmp_path / "eval.csv")))
     assert len(rows) == 3 * 4  # each system: all + three characters
     assert {r["character"] for r in rows} == {"all", "june", "mara", "otis"}
     mara_gt = next(r for r in rows if r["system"] == "ground_truth" and r["character"] == "mara")
     assert float(mara_gt["ap"]) == pytest.approx(gt["per_character"]["mara"]["metrics"]["ap"])
+    all_otis = next(r for r in rows if r["system"] == "otis_voice" and r["character"] == "all")
+    assert float(all_otis["ap_ci_low"]) == pytest.approx(pooled["ap_ci_low"]) and int(all_otis["ap_n"]) == pooled["ap_n"]
 
     for metric in ("aq", "cq", "ap", "ap_margin", "cp"):
         assert (tmp_path / "plots" / f"{metric}.png").read_bytes()[:4] == b"\x89PNG"
@@ -128,6 +143,9 @@ def test_run_writes_json_table_csv_and_plots(prepared, tmp_path, decoder_dir):
     flat = flat_metrics(report)
     assert flat["otis_voice/otis/ap"] == pytest.approx(ap["otis"]) and "decoder/ap" in flat
     assert "ground_truth/consistency/ap_std" in flat
+    assert flat["otis_voice/ap_ci_high"] == pytest.approx(pooled["ap_ci_high"])
+    assert flat["compare/ground_truth_vs_otis_voice/ap_diff"] == pytest.approx(
+        next(c["diff"] for c in saved["comparisons"] if c["character"] == "all" and c["metric"] == "ap"))
 
 
 def test_one_character_table_has_one_row_per_system(prepared, tmp_path):
@@ -135,7 +153,7 @@ def test_one_character_table_has_one_row_per_system(prepared, tmp_path):
     run_evaluation(evaluator, [GroundTruth(), PitchVoice("low", 100.0)], prepared, DEMO_SERIES, ["mara"], tmp_path)
     rows = list(csv.DictReader(open(tmp_path / "eval.csv")))
     assert [(r["system"], r["character"]) for r in rows] == [("ground_truth", "mara"), ("low", "mara")]
-    assert rows[0]["cq"] == "" and float(rows[0]["ap"]) > float(rows[1]["ap"])
+    assert "cq" not in rows[0] and float(rows[0]["ap"]) > float(rows[1]["ap"])
     assert "CQ" not in (tmp_path / "eval.md").read_text().splitlines()[2]
     assert sorted(p.stem for p in (tmp_path / "plots").glob("*.png")) == ["ap", "aq"]
 
@@ -178,7 +196,7 @@ def test_evaluate_entry_point_returns_the_optimised_metric(make_cfg, prepared, d
     saved = json.load(open(f"{out}/eval.json"))
     assert [s["name"] for s in saved["systems"]] == ["ground_truth", "untrained", "decoder"]
     logged = list(csv.DictReader(open(f"{out}/csv/version_0/metrics.csv")))
-    assert float(logged[0]["eval/decoder/ap"]) == pytest.approx(metrics["decoder/ap"])
+    assert float(logged[0]["test/decoder/ap"]) == pytest.approx(metrics["decoder/ap"])
 
     with open_dict(cfg):
         cfg.systems = {"ground_truth": cfg.systems.ground_truth}

@@ -60,8 +60,10 @@ def test_every_job_of_every_experiment_composes_and_resolves(make_cfg, experimen
         assert resolved["task_name"] == experiment
         assert f"experiment:{experiment}" in resolved["tags"]
         assert resolved["logger"]["wandb"]["group"] == experiment
-        assert (resolved["optimized_metric"], resolved["optimized_mode"]) == ("val/ap", "max")
-        assert resolved["callbacks"]["model_checkpoint"]["monitor"] == "val/ap"
+        assert (resolved["optimized_metric"], resolved["optimized_mode"]) == ("val/select", "max")
+        assert resolved["callbacks"]["model_checkpoint"]["monitor"] == "val/select"
+        assert resolved["callbacks"]["arp_eval"]["select"]["ceiling"] == 0.3  # the stage's declared rule
+        assert "wer" in resolved["eval"]["metrics"]
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -113,7 +115,7 @@ def test_search_direction_follows_optimized_mode(make_cfg, name, mode):
     cfg = make_cfg([f"hparams_search={name}", f"optimized_mode={mode}"])
     sweeper = hydra.utils.instantiate(cfg.hydra.sweeper)
     assert sweeper.sweeper.direction == {"max": "maximize", "min": "minimize"}[mode]
-    assert cfg.optimized_metric == "val/ap" and f"hparams_search:{name}" in cfg.tags
+    assert cfg.optimized_metric == "val/select" and f"hparams_search:{name}" in cfg.tags
 
 
 @pytest.mark.parametrize("name", SEARCHES)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiorole.models.lm.demo_lm import tiny_glm
+from tiny_lm import tiny_glm
 from audiorole.models.lm.generate import GenerationSettings, generate_reply, speak
 from audiorole.text.template import ChatFormat
 from test_text_template import AUDIO0, BOA, EOT, SYS, USR, W, word_tokenizer

@@ -1,40 +1,34 @@
-"""GLM-4-Voice loads with no remote code: a tiny checkpoint in the public ChatGLM layout, converted to Glm.
+"""GLM-4-Voice loads with no remote code: the public ChatGLM layout, converted to transformers' Glm.
 
-The logits are checked against a ChatGLM forward pass written here from the
-original layout's weights (fused q/k/v with key/value groups, rotary on the
-first half of each head in adjacent pairs with base 10000 * rope_ratio,
-RMSNorm, SwiGLU), and the tokenizer against tiktoken's byte-pair algorithm
-run on the rank table, both independent of the code under test.
+``tests/fixtures/glm4voice_lm`` was written by the authors' ChatGLM remote code
+(``modeling_chatglm.py`` as shipped beside GLM-4-Voice-9B; ``make.py`` there, provenance in
+``golden.json``): a tiny ``ChatGLMForConditionalGeneration`` saved with their
+``save_pretrained``, what their ``ChatGLM4Tokenizer`` (tiktoken) makes of fixed texts, their
+logits on a GLM-4-Voice prompt and their greedy continuation. The tokenizer files follow the
+public layout (``tiny_glm4voice.write_tokenizer_files``).
 """
 
 import json
-import math
-import re
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
-import regex
 import torch
-from safetensors import safe_open
 
 from audiorole.errors import AudioroleError
 from audiorole.models.lm.convert import main as convert_main
 from audiorole.models.lm.glm4voice_layout import CheckpointError
 from audiorole.models.lm.load import audio_token_offset, load_glm4voice
-from audiorole.models.lm.tiny_glm4voice import CORPUS, write_tiny_checkpoint
+from audiorole.models.lm.tiny_glm4voice import write_tiny_checkpoint
 
-# GLM-4's pre-tokenizer regex, as tokenization_chatglm.py states it.
-GLM4_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-              r"|\s*[\r\n]+|\s+(?!\S)|\s+")
-TEXTS = CORPUS.splitlines() + [
-    "Completely unseen words: zebra quartz ½ 🎉\r\n\ttabs", "   leading spaces", "trailing   ", "a\n\n\nb",
-    "I'M SHOUTING, WE'LL see", "Ünïcödé façade 東京 123456789", "",
-]
+FIXTURE = Path(__file__).parent / "fixtures" / "glm4voice_lm"
+GOLDEN = json.loads((FIXTURE / "golden.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("glm4voice") / "ckpt")
+def tiny():
+    return FIXTURE / "checkpoint"
 
 
 @pytest.fixture(scope="module")
@@ -42,71 +36,59 @@ def loaded(tiny):
     return load_glm4voice(tiny, dtype="float32")
 
 
-def original_state(root):
-    state = {}
-    for path in sorted(root.glob("*.safetensors")):
-        with safe_open(str(path), framework="pt") as f:
-            state.update({k: f.get_tensor(k).double() for k in f.keys()})
-    return state
-
-
-def chatglm_reference(state, cfg, ids, rope_ratio=None):
-    """ChatGLM's forward (modeling_chatglm semantics) in float64, from the original tensors."""
-    heads, groups, d = cfg["num_attention_heads"], cfg["multi_query_group_num"], cfg["kv_channels"]
-    eps = cfg["layernorm_epsilon"]
-    ratio = cfg["rope_ratio"] if rope_ratio is None else rope_ratio
-    s = len(ids)
-
-    def rms(x, w):
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
-
-    n = d // 2  # rotary dims per head: RotaryEmbedding(kv_channels // 2)
-    theta = 1.0 / (10000.0 * ratio) ** (torch.arange(0, n, 2, dtype=torch.float64) / n)
-    angle = torch.arange(s, dtype=torch.float64)[:, None] * theta[None]
-    cos, sin = angle.cos(), angle.sin()
-
-    def rotary(t):  # (heads, s, d): rotate pairs (0,1), (2,3), ... of the first n dims
-        x0, x1, rest = t[..., 0:n:2], t[..., 1:n:2], t[..., n:]
-        return torch.cat([torch.stack([x0 * cos - x1 * sin, x1 * cos + x0 * sin], -1).flatten(-2), rest], -1)
-
-    causal = torch.ones(s, s, dtype=torch.bool).tril()
-    x = state["transformer.embedding.word_embeddings.weight"][ids]
-    for i in range(cfg["num_layers"]):
-        p = f"transformer.encoder.layers.{i}."
-        y = rms(x, state[p + "input_layernorm.weight"])
-        qkv = y @ state[p + "self_attention.query_key_value.weight"].T + state[p + "self_attention.query_key_value.bias"]
-        q, k, v = qkv.split([heads * d, groups * d, groups * d], -1)
-        q = rotary(q.view(s, heads, d).transpose(0, 1))
-        k = rotary(k.view(s, groups, d).transpose(0, 1)).repeat_interleave(heads // groups, 0)
-        v = v.view(s, groups, d).transpose(0, 1).repeat_interleave(heads // groups, 0)
-        scores = (q @ k.transpose(-1, -2) / math.sqrt(d)).masked_fill(~causal, float("-inf"))
-        context = (scores.softmax(-1) @ v).transpose(0, 1).reshape(s, heads * d)
-        x = x + context @ state[p + "self_attention.dense.weight"].T
-        y = rms(x, state[p + "post_attention_layernorm.weight"])
-        gate, up = (y @ state[p + "mlp.dense_h_to_4h.weight"].T).chunk(2, -1)
-        x = x + (torch.nn.functional.silu(gate) * up) @ state[p + "mlp.dense_4h_to_h.weight"].T
-    x = rms(x, state["transformer.encoder.final_layernorm.weight"])
-    return x @ state["transformer.output_layer.weight"].T
-
-
-def prompt_ids(tokenizer, n=24):
-    text = "<|system|>\nYou are Mara.<|user|>\n<|begin_of_audio|><|audio_3|><|audio_17|><|end_of_audio|>" \
-           "<|assistant|>streaming_transcription\nI told you"
-    return tokenizer(text).input_ids[:n]
-
-
-def test_converted_logits_match_the_chatglm_forward(tiny, loaded):
-    model, tokenizer = loaded
-    cfg = json.loads((tiny / "config.json").read_text())
-    ids = prompt_ids(tokenizer)
+def golden_logits(model, ids):
     with torch.no_grad():
-        got = model(torch.tensor([ids])).logits[0].double()
-    state = original_state(tiny)
-    want = chatglm_reference(state, cfg, ids)
+        return model(torch.tensor([ids])).logits[0]
+
+
+def test_converted_logits_equal_the_authors_chatglm(tiny, loaded):
+    model, tokenizer = loaded
+    ids = GOLDEN["input_ids"]
+    assert tokenizer(GOLDEN["prompt"]).input_ids == ids
+    want = torch.from_numpy(np.load(FIXTURE / "golden.npz")["logits"])
+    got = golden_logits(model, ids)
+    cfg = json.loads((tiny / "config.json").read_text())
     assert got.shape == want.shape == (len(ids), cfg["padded_vocab_size"])
-    assert torch.allclose(got, want, atol=1e-5, rtol=0), (got - want).abs().max()
-    # The comparison can fail: the wrong rotary base alone moves the logits far past the tolerance.
-    assert (chatglm_reference(state, cfg, ids, rope_ratio=1.0) - got).abs().max() > 1e-3
+    assert (got - want).abs().max() <= 1e-4
+    assert GOLDEN["min_top2_logit_gap"] > 1e-3  # greedy choices are not near-ties
+
+
+def test_the_logit_comparison_can_fail(tiny, tmp_path):
+    bad = tmp_path / "rope"
+    shutil.copytree(tiny, bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps({**cfg, "rope_ratio": 1.0}))  # the wrong rotary base alone
+    model, _ = load_glm4voice(bad, dtype="float32")
+    want = torch.from_numpy(np.load(FIXTURE / "golden.npz")["logits"])
+    assert (golden_logits(model, GOLDEN["input_ids"]) - want).abs().max() > 1e-2
+
+
+def test_greedy_decoding_equals_the_authors(loaded):
+    model, _ = loaded
+    ids = torch.tensor([GOLDEN["input_ids"]])
+    with torch.no_grad():
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                             max_new_tokens=len(GOLDEN["generated_ids"]))
+    assert out[0, ids.shape[1]:].tolist() == GOLDEN["generated_ids"]
+
+
+def test_the_tiny_writer_writes_the_authors_layout(tmp_path):
+    """write_tiny_checkpoint (for users' CI) gives the tensor names and shapes their save_pretrained gives."""
+    from safetensors import safe_open
+
+    def tensors(root):
+        out = {}
+        for path in sorted(root.glob("*.safetensors")):
+            with safe_open(str(path), framework="pt") as f:
+                out.update({k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
+        return out
+
+    cfg = json.loads((FIXTURE / "checkpoint" / "config.json").read_text())
+    ours = write_tiny_checkpoint(tmp_path / "ours", num_layers=cfg["num_layers"], hidden_size=cfg["hidden_size"],
+                                 num_heads=cfg["num_attention_heads"], kv_groups=cfg["multi_query_group_num"],
+                                 ffn_hidden_size=cfg["ffn_hidden_size"], rope_ratio=cfg["rope_ratio"])
+    assert tensors(ours) == tensors(FIXTURE / "checkpoint")
+    assert set(json.loads((ours / "config.json").read_text())) - set(cfg) == set()
 
 
 def test_every_parameter_is_real_and_in_the_requested_dtype(tiny, loaded):
@@ -130,37 +112,13 @@ def test_config_maps_the_chatglm_fields(tiny, loaded):
     assert tokenizer.convert_tokens_to_ids("<|user|>") in c.eos_token_id
 
 
-def tiktoken_encode(text, ranks, specials):
-    """tiktoken's algorithm: split out specials, regex pre-split, then merge the lowest-ranked pair first."""
-    out = []
-    for part in re.split("(" + "|".join(map(re.escape, specials)) + ")", text):
-        if part in specials:
-            out.append(specials[part])
-            continue
-        for piece in regex.findall(GLM4_SPLIT, part):
-            parts = [bytes([b]) for b in piece.encode()]
-            while len(parts) > 1:
-                pairs = [(ranks[a + b], i) for i, (a, b) in enumerate(zip(parts, parts[1:])) if a + b in ranks]
-                if not pairs:
-                    break
-                _, i = min(pairs)
-                parts[i:i + 2] = [parts[i] + parts[i + 1]]
-            out += [ranks[p] for p in parts]
-    return out
-
-
-def test_tokenizer_matches_tiktoken_and_round_trips(tiny, loaded):
-    import base64
-
+def test_tokenizer_ids_and_decoding_equal_the_authors(loaded):
     _, tokenizer = loaded
-    ranks = {base64.b64decode(t): int(r) for t, r in
-             (line.split() for line in (tiny / "tokenizer.model").read_text().splitlines())}
-    added = json.loads((tiny / "tokenizer_config.json").read_text())["added_tokens_decoder"]
-    specials = {v["content"]: int(k) for k, v in added.items()}
-    for text in TEXTS + ["<|user|>\nhi<|audio_0|><|audio_31|> there<|assistant|>"]:
-        ids = tokenizer(text, add_special_tokens=False).input_ids
-        assert ids == tiktoken_encode(text, ranks, specials), text
-        assert tokenizer.decode(ids) == text
+    for entry in GOLDEN["tokenized"]:
+        text = entry["text"]
+        assert tokenizer(text, add_special_tokens=False).input_ids == entry["ids"], text
+        assert tokenizer(text).input_ids == entry["ids_with_prefix"], text  # [gMASK]<sop> first, as theirs
+        assert tokenizer.decode(entry["ids"], spaces_between_special_tokens=False) == entry["decoded"] == text
     # Learnt merges are used, not just bytes.
     assert len(tokenizer("the coffee machine", add_special_tokens=False).input_ids) < len("the coffee machine")
 
@@ -200,8 +158,8 @@ def test_cli_writes_a_native_checkpoint_that_loads_the_same(tiny, loaded, tmp_pa
     assert convert_main([str(tiny), str(out), "--dtype", "float32"]) == 0
     assert json.loads((out / "config.json").read_text())["model_type"] == "glm"
     again, tok2 = load_glm4voice(out)
-    ids = prompt_ids(tokenizer)
-    assert tok2(TEXTS[0]).input_ids == tokenizer(TEXTS[0]).input_ids
+    ids = GOLDEN["input_ids"]
+    assert tok2(GOLDEN["prompt"]).input_ids == tokenizer(GOLDEN["prompt"]).input_ids
     assert audio_token_offset(tok2) == audio_token_offset(tokenizer)
     with torch.no_grad():
         assert torch.equal(again(torch.tensor([ids])).logits, model(torch.tensor([ids])).logits)
@@ -217,7 +175,8 @@ def _broken(tiny, tmp_path, how):
 def _drop_tensor(root):
     from safetensors.torch import load_file, save_file
 
-    shard = sorted(root.glob("*.safetensors"))[-1]
+    shard = root / json.loads((root / "model.safetensors.index.json").read_text())["weight_map"][
+        "transformer.encoder.final_layernorm.weight"]
     state = load_file(str(shard))
     state.pop("transformer.encoder.final_layernorm.weight")
     save_file(state, str(shard))

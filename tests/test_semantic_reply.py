@@ -42,6 +42,48 @@ def test_adapter_and_merged_export_answer_alike_and_speak(make_cfg, prepared, tm
     m, _ = sf.read(tmp_path / "m.wav", dtype="float32")
     assert rate == 22050 and len(a) == len(m)
     assert np.isfinite(a).all()
+    capsys.readouterr()
+    _streams_speech_while_the_reply_is_generated(export / "merged", tmp_path / "decoder", tmp_path / "s.wav", capsys)
+
+
+class ScriptedLM(torch.nn.Module):
+    """Emits a fixed reply through generate()'s streamer, token by token, as a language model would."""
+
+    def __init__(self, ids: list[int]):
+        super().__init__()
+        self.ids, self.anchor = ids, torch.nn.Parameter(torch.zeros(1))
+
+    def generate(self, input_ids, streamer=None, **kwargs):
+        if streamer is not None:
+            streamer.put(input_ids[0])
+            for i in self.ids:
+                streamer.put(torch.tensor([i]))
+            streamer.end()
+        return torch.cat([input_ids, torch.tensor([self.ids])], dim=1)
+
+
+def _streams_speech_while_the_reply_is_generated(merged, decoder_dir, out, capsys):
+    from argparse import Namespace
+
+    from audiorole.models.flow.decoder import FlowDecoder
+    from audiorole.models.lm.generate import GenerationSettings
+    from audiorole.text.template import ChatFormat
+
+    _, tokenizer, chat = reply.load_lm(Namespace(adapter=None, model=str(merged)))
+    fmt = ChatFormat(tokenizer, **chat)
+    text = [i for i in range(fmt.vocab.size) if fmt.vocab.is_text(i)][:13]
+    audio = [fmt.vocab.audio_offset + k % 16 for k in range(26)]
+    ids = text + audio + text + audio + text + [fmt.vocab.stop[0]]  # 13 : 26 interleaving, 52 speech codes
+    decoder = FlowDecoder.load(decoder_dir)
+    args = Namespace(out=str(out), steps=2, seed=0)
+    parts = reply._reply_streaming(ScriptedLM(ids), fmt, [fmt.vocab.stop[0]], GenerationSettings(), 16, decoder,
+                                   None, args)
+    assert len(parts.codes) == 52
+    report = capsys.readouterr().out
+    first, total = map(int, report.split("at token ")[1].split(";")[0].split(" of "))
+    assert first == 13 + 25 and total == len(ids)  # the first block of 25 codes was spoken mid-reply
+    wave, _ = sf.read(out, dtype="float32")
+    assert len(wave) == int(52 / 12.5 * 22050 / 256) * 256 and np.isfinite(wave).all()
 
 
 def test_bad_input_is_one_line_error(tmp_path, capsys):

@@ -45,3 +45,16 @@ def test_cli_uses_the_vocoder_exported_beside_the_decoder(tmp_path):
     auto, _ = sf.read(tmp_path / "auto.wav", dtype="float32")
     assert np.allclose(auto, expected, atol=1e-4)
     assert not np.allclose(auto, synthesize(np.arange(13) % 16, decoder, None, n_steps=2, seed=0)[:len(auto)], atol=1e-3)
+
+
+def test_cli_streams_blockwise_with_the_same_length(tmp_path, capsys):
+    decoder = tiny_decoder().eval()
+    decoder.save(tmp_path / "decoder")
+    np.save(tmp_path / "codes.npy", np.arange(60) % 16)
+    args = ["--decoder", str(tmp_path / "decoder"), "--tokens", str(tmp_path / "codes.npy"), "--steps", "2"]
+    assert main(args + ["--out", str(tmp_path / "stream.wav"), "--stream"]) == 0
+    report = capsys.readouterr().out
+    assert "in 2 chunks; first audio after" in report  # a block of 25, then the 35 left end the stream
+    wave, sr = sf.read(tmp_path / "stream.wav", dtype="float32")
+    assert sr == 22050 and np.isfinite(wave).all()
+    assert len(wave) == int(60 / 12.5 * 22050 / 256) * 256  # the authors' frame count for 60 tokens

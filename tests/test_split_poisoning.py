@@ -111,8 +111,7 @@ def test_selection_and_references_ignore_test_replies(clean, tmp_path):
     assert not same_selection(select(clean, tmp_path / "c"), select(dev_bad, tmp_path / "d"))
 
 
-def test_tokenizer_and_vocabulary_fits_ignore_test_replies(clean, tmp_path):
-    from audiorole.models.lm.demo_lm import demo_texts, train_tokenizer
+def test_tokenizer_fit_ignores_test_replies(clean, tmp_path):
     from audiorole.prep.run import train_audio
     from audiorole.tokenizers.offline_fit import fit_or_load
 
@@ -124,8 +123,3 @@ def test_tokenizer_and_vocabulary_fits_ignore_test_replies(clean, tmp_path):
     settings = {"codebook_size": 8, "seed": 0, "max_frames": 500}
     fitted = [fit_or_load(tmp_path / name / "tok", clips[name], fit_on=name, **settings) for name in ("clean", "bad")]
     assert fitted[0].fingerprint == fitted[1].fingerprint
-
-    texts = {name: demo_texts(root, DEMO_SERIES) for name, root in (("clean", clean), ("bad", bad))}
-    assert texts["clean"] == texts["bad"] and not any("qzx" in t for t in texts["bad"])
-    vocab = [train_tokenizer(texts[name], n_audio=16, text_vocab=50).get_vocab() for name in ("clean", "bad")]
-    assert vocab[0] == vocab[1]

@@ -2,7 +2,7 @@
 
 import torch
 
-from audiorole.models.lm.demo_lm import tiny_glm
+from tiny_lm import tiny_glm
 from audiorole.text.collate import pack_batch, pad_batch
 from audiorole.text.template import IGNORE
 

@@ -23,11 +23,12 @@ def test_train_acoustic_demo_end_to_end(tmp_path, demo_prepared):
     import json
 
     record = json.loads((run / "run.json").read_text())
-    assert record["status"] == "ok" and record["optimized_metric"]["name"] == "val/ap"
-    assert {"val/ap", "val/ap_margin", "val/aq", "val/mel_l1"} <= set(record["metrics"])
-    assert {"test/ap", "test/aq", "test/mel_l1", "test/loss"} <= set(record["metrics"])  # the selected one, on test
+    assert record["status"] == "ok" and record["optimized_metric"]["name"] == "val/select"
+    assert {"val/ap", "val/ap_margin", "val/aq", "val/mel_l1", "val/wer", "val/cer", "val/select",
+            "val/ap_ci_low", "val/ap_ci_high", "val/ap_n", "val/ap_coverage"} <= set(record["metrics"])
+    assert {"test/ap", "test/aq", "test/mel_l1", "test/loss", "test/wer", "test/ap_ci_low"} <= set(record["metrics"])
     trained_on = json.loads((run / "decoder" / "trained_on.json").read_text())
-    assert trained_on["selection"]["metric"] == "val/ap" and trained_on["split_fingerprint"]
+    assert trained_on["selection"]["metric"] == "val/select" and trained_on["split_fingerprint"]
     assert list((run / "samples").glob("epoch_*/*.wav")), "ARP-Eval wrote no audio samples"
 
 

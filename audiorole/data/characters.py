@@ -13,6 +13,7 @@ Format (see README, "Your own series")::
 Enrollment clips live in ``characters/<name>/*.wav|flac``.
 """
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ import yaml
 from audiorole.errors import SeriesError
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a"})
+TOP_FIELDS = ("series", "language", "characters")
+CHARACTER_FIELDS = ("display_name", "subtitle_names", "persona")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,13 @@ class Registry:
     title: str
     language: str
     characters: dict[str, Character]
+
+    def speaker_aliases(self) -> dict[str, str]:
+        """Speaker name as subtitles write it (upper case) -> character. A character's own name
+        counts even when ``subtitle_names`` omits it; the listed names win any clash."""
+        aliases = {name.upper(): name for name in self.characters}
+        aliases.update({alias: name for name, c in self.characters.items() for alias in c.subtitle_names})
+        return aliases
 
     def get(self, name: str, source: Path) -> Character:
         if name not in self.characters:
@@ -55,6 +65,15 @@ def _as_names(value, path: Path, name: str) -> tuple[str, ...]:
     return tuple(v.strip().upper() for v in value)
 
 
+def _check_fields(fields: dict, known: tuple[str, ...], path: Path, where: str) -> None:
+    """A misspelled field would be ignored and silently cost replies: refuse it, suggesting the closest."""
+    for key in fields:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else f"valid fields: {', '.join(known)}"
+            raise SeriesError(f"{path}: unknown field '{where}{key}'; {hint}")
+
+
 def load_registry(path: Path, clips_dir: Path) -> Registry:
     """Read ``characters.yaml`` and attach each character's enrollment clips."""
     if not path.is_file():
@@ -63,6 +82,11 @@ def load_registry(path: Path, clips_dir: Path) -> Registry:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise SeriesError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}); fix the file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SeriesError(f"{path}: cannot read the character registry ({reason}); fix its permissions or save it as UTF-8") from exc
+    if isinstance(doc, dict):
+        _check_fields(doc, TOP_FIELDS, path, "")
     entries = doc.get("characters") if isinstance(doc, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise SeriesError(f"{path}: needs a non-empty 'characters:' mapping of name -> fields")
@@ -71,6 +95,7 @@ def load_registry(path: Path, clips_dir: Path) -> Registry:
         fields = fields or {}
         if not isinstance(fields, dict):
             raise SeriesError(f"{path}: characters.{name} must be a mapping of fields")
+        _check_fields(fields, CHARACTER_FIELDS, path, f"characters.{name}.")
         clip_dir = clips_dir / str(name)
         clips = tuple(sorted(p for p in clip_dir.glob("*") if p.suffix.lower() in AUDIO_SUFFIXES)) if clip_dir.is_dir() else ()
         characters[str(name)] = Character(

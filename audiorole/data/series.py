@@ -11,6 +11,7 @@ no registry) raise ``SeriesError``; problems with single files are collected in
 ``problems`` so a batch job can record them and go on with the rest.
 """
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ MEDIA_SUFFIXES = frozenset(
 
 @dataclass(frozen=True)
 class Episode:
-    id: str  # file stem, unique within the series
+    id: str  # file stem with whitespace as "_" (RTTM and reply ids are space-separated), unique within the series
     audio: Path
     subtitles: Path | None
 
@@ -77,17 +78,23 @@ def _find_episodes(root: Path, problems: list[Problem]) -> list[Episode]:
         if path.suffix.lower() not in MEDIA_SUFFIXES:
             problems.append(Problem(path, f"not a media file ({path.suffix or 'no extension'}); remove it or convert it with ffmpeg"))
             continue
-        if path.stem in seen:
-            problems.append(Problem(path, f"same name as {seen[path.stem].name}; episode names (without extension) must be unique"))
+        episode_id = episode_id_of(path)
+        if episode_id in seen:
+            problems.append(Problem(path, f"same name as {seen[episode_id].name}; episode names (without extension, spaces as '_') must be unique"))
             continue
-        seen[path.stem] = path
+        seen[episode_id] = path
         srt = subtitles_dir / f"{path.stem}.srt"
-        episodes.append(Episode(path.stem, path, _usable_subtitles(srt, problems)))
+        episodes.append(Episode(episode_id, path, _usable_subtitles(srt, problems)))
+    stems = {p.stem for p in seen.values()}
     if subtitles_dir.is_dir():
         for srt in sorted(subtitles_dir.glob("*.srt")):
-            if srt.stem not in seen:
+            if srt.stem not in stems:
                 problems.append(Problem(srt, f"no episode named '{srt.stem}' in {root / 'episodes'}; rename it to match an episode"))
     return episodes
+
+
+def episode_id_of(path: Path) -> str:
+    return re.sub(r"\s+", "_", path.stem.strip())
 
 
 def _usable_subtitles(srt: Path, problems: list[Problem]) -> Path | None:
@@ -114,3 +121,17 @@ def _check_characters(root: Path, registry: Registry, problems: list[Problem]) -
                 clips_dir / character.name,
                 "no enrollment clips and no subtitle_names: this character cannot be recognised; add clips or subtitle names",
             ))
+
+
+def unreadable_enrollment(series: SeriesFolder) -> list[Problem]:
+    """Enrollment clips that do not decode: each is left out of its character's voiceprint."""
+    from audiorole.audio.decode import AudioError, load_audio
+
+    problems = []
+    for character in series.registry.characters.values():
+        for clip in character.enrollment:
+            try:
+                load_audio(clip)
+            except AudioError as exc:
+                problems.append(Problem(clip, str(exc).removeprefix(f"{clip}: ") + f"; left out of {character.name}'s voiceprint"))
+    return problems

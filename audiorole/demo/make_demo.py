@@ -1,21 +1,27 @@
 """Generate the "Harbor Lights" demo series into a series folder.
 
     python -m audiorole.demo.make_demo --out audiorole/demo/series
+    python -m audiorole.demo.make_demo --out /tmp/harbor_music --noise music --snr-db 10 --rt60 0.6
 
 The defaults reproduce the committed demo; raise ``--episodes`` and
-``--scenes-per-episode`` for a larger series. Everything runs offline
-(espeak-ng, flite, ffmpeg from the OS; piper voice from a wheel).
+``--scenes-per-episode`` for a larger series. ``--noise/--snr-db/--rt60``
+make a variant in harder acoustics (``conditions.py``) with the same script,
+voices and ground truth as the clean series of that seed. Everything runs
+offline (espeak-ng, flite, ffmpeg from the OS; piper voice from a wheel).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from . import check
 from .cast import CAST, EVERYONE
+from .conditions import NOISE_TYPES, Condition
 from .formats import encode_audio, write_flac16k, write_registry, write_rttm, write_script, write_srt
 from .mixer import mix_episode
 from .script_writer import fresh_line, write_episode
@@ -34,7 +40,7 @@ def episode_file(index: int) -> str:
     return f"ep{index + 1:02d}" + (".mp3" if index % 2 == 0 else ".ogg")
 
 
-def build_series(out: Path, n_episodes: int, scenes_per_episode: int, seed: int) -> None:
+def build_series(out: Path, n_episodes: int, scenes_per_episode: int, seed: int, condition: Condition = Condition()) -> None:
     _reset(out)
     # Separate streams so e.g. a longer enrollment search never shifts the episodes.
     script_rng = random.Random(f"{seed}:script")
@@ -45,8 +51,8 @@ def build_series(out: Path, n_episodes: int, scenes_per_episode: int, seed: int)
         name = episode_file(e)
         stem = Path(name).stem
         scenes = write_episode(script_rng, scenes_per_episode, used_lines, spoken)
-        clips = [[synthesize(EVERYONE[t.speaker].voice, t.text, MIX_SR) for t in s.turns] for s in scenes]
-        mix = mix_episode(stem, scenes, clips, MIX_SR, mix_rng)
+        clips = [[_speak(EVERYONE[t.speaker].voice, t.text, MIX_SR) for t in s.turns] for s in scenes]
+        mix = mix_episode(stem, scenes, clips, MIX_SR, mix_rng, condition, random.Random(f"{seed}:condition:{e}"))
         encode_audio(mix.audio, MIX_SR, out / "episodes" / name)
         # Odd episodes name the speaker in the subtitles, even ones do not,
         # like shows that only sometimes ship speaker-labelled captions.
@@ -56,6 +62,18 @@ def build_series(out: Path, n_episodes: int, scenes_per_episode: int, seed: int)
         print(f"[make_demo] {name}: {len(mix.utterances)} turns, speech/bed {mix.snr_db:.1f} dB")
     write_enrollment(out / "characters", random.Random(f"{seed}:enroll"), used_lines)
     write_registry(out / "characters.yaml")
+    (out / "truth" / "condition.json").write_text(json.dumps({**asdict(condition), "seed": seed}) + "\n")
+
+
+_SPOKEN: dict[tuple, object] = {}
+
+
+def _speak(spec: dict, text: str, sr: int):
+    """``synthesize``, remembered: a sweep of conditions speaks the same lines again."""
+    key = (tuple(sorted(spec.items())), text, sr)
+    if key not in _SPOKEN:
+        _SPOKEN[key] = synthesize(spec, text, sr)
+    return _SPOKEN[key]
 
 
 def write_enrollment(root: Path, rng: random.Random, used_lines: set[str]) -> None:
@@ -66,7 +84,7 @@ def write_enrollment(root: Path, rng: random.Random, used_lines: set[str]) -> No
         kept = 0
         for _ in range(200):
             text = fresh_line(character.slug, rng, used_lines)
-            audio = synthesize(character.voice, text, ENROLL_SR)
+            audio = _speak(character.voice, text, ENROLL_SR)
             if ENROLL_SECONDS[0] <= len(audio) / ENROLL_SR <= ENROLL_SECONDS[1]:
                 kept += 1
                 # Keep peaks below full scale (PCM_16 would clip).
@@ -95,9 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--scenes-per-episode", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--noise", choices=NOISE_TYPES, help="add this noise to the episodes (needs --snr-db)")
+    parser.add_argument("--snr-db", type=float, help="speech-to-noise ratio of --noise, in dB")
+    parser.add_argument("--rt60", type=float, help="reverberate speech in a room with this RT60, in seconds")
     parser.add_argument("--no-check", action="store_true", help="skip the summary and voice check")
     args = parser.parse_args(argv)
-    build_series(args.out, args.episodes, args.scenes_per_episode, args.seed)
+    try:
+        condition = Condition(args.noise, args.snr_db, args.rt60)
+    except ValueError as e:
+        parser.error(str(e))
+    build_series(args.out, args.episodes, args.scenes_per_episode, args.seed, condition)
     if not args.no_check:
         check.report(args.out)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cast import EVERYONE
+from .conditions import Condition, noise_at_snr, noise_track, reverberate, room_response
 from .script_writer import Scene
 from .voices import SPEECH_RMS_DBFS
 
@@ -53,17 +54,29 @@ class EpisodeMix:
     snr_db: float  # measured speech-to-bed ratio over the whole episode
 
 
-def mix_episode(episode: str, scenes: list[Scene], clips: list[list[np.ndarray]], sr: int, rng: random.Random) -> EpisodeMix:
+def mix_episode(episode: str, scenes: list[Scene], clips: list[list[np.ndarray]], sr: int, rng: random.Random,
+                condition: Condition = Condition(), condition_rng: random.Random | None = None) -> EpisodeMix:
+    """The episode's audio; ``condition`` (drawn from ``condition_rng``) adds reverb and noise
+    without touching what ``rng`` decides, so the truth is the clean series'."""
     utts, spans = place_turns(episode, scenes, clips, sr, rng)
     n = int(round((utts[-1].end + TAIL_S) * sr)) if utts else int(TAIL_S * sr)
     speech = np.zeros((n, 2), dtype=np.float32)
     flat_clips = [c for scene_clips in clips for c in scene_clips]
+    condition_rng = condition_rng or random.Random(f"{episode}:condition")
+    rooms = {}  # one impulse response per speaker: each stands somewhere else in the room
     for utt, clip in zip(utts, flat_clips):
         who = EVERYONE[utt.speaker]
         clip = clip * 10 ** (who.gain_db / 20)
+        if condition.rt60:
+            if utt.speaker not in rooms:
+                rooms[utt.speaker] = room_response(condition.rt60, sr, np.random.default_rng(condition_rng.randrange(2**32)))
+            clip = reverberate(clip, rooms[utt.speaker])
         i = int(round(utt.start * sr))
+        clip = clip[: n - i]
         speech[i : i + len(clip)] += clip[:, None] * _pan_gains(who.pan)[None, :]
     bed = render_bed(spans, n, sr, rng)
+    if condition.noise:
+        bed = bed + noise_at_snr(speech, noise_track(condition.noise, n, sr, condition_rng), condition.snr_db)
     audio = speech + bed
     # Leave headroom for the lossy encoders; scaling keeps the SNR intact.
     peak = np.abs(audio).max()

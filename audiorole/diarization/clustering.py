@@ -1,6 +1,6 @@
 """Speaker clustering of chunk embeddings: average-linkage AHC on cosine distance.
 
-Why this and not pyannote's own clustering (DESIGN §9): on noisy episodes its
+Why this and not pyannote's own clustering (docs/design.md §9): on noisy episodes its
 clustering let small noise clusters chain real speakers together although the
 chunk embeddings still separated them. Average linkage compares whole
 clusters, so one stray embedding cannot bridge two voices (complete linkage

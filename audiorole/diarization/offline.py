@@ -3,7 +3,7 @@
 - Segmentation: the pretrained pyannote segmentation checkpoint inside whisperx
   (5 s windows, up to 3 local speakers, multilabel). It gives speech activity,
   the per-frame speaker count and *overlap*, which a VAD→windows design cannot
-  model (DESIGN §9 measured a ~4 % missed-speech floor from that).
+  model (docs/design.md §9 measured a ~4 % missed-speech floor from that).
 - Embeddings: Resemblyzer (256-d), fed the masked speech of each local speaker
   of each chunk through ``ResemblyzerPyannoteEmbedding``.
 - Clustering: ours (``clustering.py``), because pyannote's own clustering is the

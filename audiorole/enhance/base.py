@@ -30,7 +30,7 @@ def check_wave(waveform, sample_rate: int, who: str) -> np.ndarray:
 def resample(wave: np.ndarray, from_sr: int, to_sr: int) -> np.ndarray:
     if from_sr == to_sr:
         return wave
-    import soxr  # soxr is 2x faster than torchaudio here (DESIGN §8)
+    import soxr  # soxr is 2x faster than torchaudio here (docs/design.md §8)
 
     return soxr.resample(wave, from_sr, to_sr).astype(np.float32, copy=False)
 

@@ -8,7 +8,7 @@ official ``DeepFilterNet3.zip`` release unpacked, i.e.
     <model_dir>/checkpoints/model_120.ckpt.best
 
 deepfilternet 0.5.6 pins numpy<2 and breaks on torchaudio>=2.9, so it is
-installed with --no-deps beside torch 2.8 (DESIGN §5); the shipped-ONNX
+installed with --no-deps beside torch 2.8 (docs/design.md §5); the shipped-ONNX
 backend (``dfn3_onnx``) is the default for that reason.
 """
 

@@ -1,4 +1,4 @@
-"""ARPEvaluator: ARP-Eval's four measures from configured backends (``conf/eval/offline.yaml``, ``judge.yaml``).
+"""ARPEvaluator: ARP-Eval's measures from configured backends (``conf/eval/offline.yaml``, ``judge.yaml``).
 
     ev = hydra.utils.instantiate(cfg.eval)
     ev.prepare(enrollment, training_lines, personas)     # references, cached in memory
@@ -6,12 +6,22 @@
 
 - AP: speaker embedding of each output vs the target character's enrollment
   centroid (cosine), and the margin over the nearest other character.
-- AQ: the quality backend's score of each output.
+- AQ: the quality backend's score of each output (``aq``), and each of ``quality_also``'s
+  (``aq_<name>``), every one named in ``result.backends``.
 - CQ, CP: the content scorers on each output's text; outputs without text are
   transcribed first (the transcript is kept in ``per_item``).
+- WER, CER: the ASR transcript of each output's speech against the text it should say
+  (the system's own text when it gives one, else the reference reply).
 
-Which measures run is ``metrics`` (a callback can skip the slow ones); each
-number is traceable to its backend through ``result.backends``.
+An output that cannot be scored (a failed answer, ``Output.error``, e.g. a reply file that does
+not decode; no audio, non-finite samples, shorter than ``min_seconds``, silent, a clip a backend
+refuses; for CQ/CP: no words) is not dropped: it gets the bottom of
+the scale (AP cosine -1, AP margin -2, the backends' ``scale[0]``: MOS 1, CQ cosine -1, CP margin
+-2; no transcript, so WER/CER 1) and is counted (``<key>_unscoreable``), so silence never
+beats an attempt. A NaN left in a row means the scorer itself failed (a judge call): not scored,
+which lowers that measure's coverage.
+
+Which measures run is ``metrics`` (a callback can skip the slow ones).
 """
 
 import logging
@@ -24,32 +34,66 @@ from audiorole.errors import AudioroleError, ConfigError
 from audiorole.eval.audio import mono_float32, resample
 from audiorole.eval.items import EvalItem, Output
 from audiorole.eval.judge.client import JudgeClient, JudgeCounts
-from audiorole.eval.metrics import METRICS, arp_metrics
+from audiorole.eval.metrics import METRICS, arp_metrics, as_numbers
 from audiorole.eval.references import Centroids, centroid
 from audiorole.eval.result import EvalResult
 
 log = logging.getLogger(__name__)
-NEEDS = {"ap": "speaker_embedder", "aq": "quality", "cq": "content_quality", "cp": "content_persona"}
+NEEDS = {"ap": "speaker_embedder", "aq": "quality", "cq": "content_quality", "cp": "content_persona",
+         "wer": "transcriber"}
+AP_FLOOR = {"ap": -1.0, "ap_margin": -2.0}  # the bottom of the cosine and of the cosine-margin scales
+
+
+def audio_problem(output: Output, min_seconds: float, silence_peak: float) -> str | None:
+    """Why an output's audio cannot be scored, or None when it can."""
+    if output.error is not None:
+        return output.error  # the system gave no answer (e.g. a reply file that does not decode)
+    if output.wave is None or np.asarray(output.wave).size == 0:
+        return "no audio"
+    wave = mono_float32(output.wave)
+    if not np.isfinite(wave).all():
+        return "non-finite samples"
+    if wave.size < min_seconds * int(output.sample_rate):
+        return f"shorter than {min_seconds:g} s"
+    if float(np.max(np.abs(wave))) < silence_peak:
+        return "silent"
+    return None
+
+
+def _scale_floor(backend, key: str) -> float:
+    scale = getattr(backend, "scale", None)
+    if scale is None or len(scale) != 2:
+        raise ConfigError(f"eval backend {type(backend).__name__} ({key}) has no `scale` (low, high); "
+                          "add one so unscoreable outputs can score its minimum")
+    return float(scale[0])
 
 
 class ARPEvaluator:
     def __init__(self, speaker_embedder=None, quality=None, content_quality=None, content_persona=None,
                  transcriber=None, judge: JudgeClient | None = None,
-                 metrics: Sequence[str] = ("ap", "aq", "cq", "cp"), name: str = "arp-eval"):
+                 metrics: Sequence[str] = ("ap", "aq", "cq", "cp"), name: str = "arp-eval",
+                 quality_also: dict | None = None, min_seconds: float = 0.5, silence_dbfs: float = -70.0):
         self.metric_names = tuple(metrics)
         unknown = [m for m in self.metric_names if m not in METRICS]
         if unknown or not self.metric_names:
             raise ConfigError(f"eval.metrics {list(self.metric_names)}: unknown {unknown}; choose from {list(METRICS)}")
         self.speaker_embedder = speaker_embedder
         self.quality = quality
+        self.quality_also = dict(quality_also or {}) if "aq" in self.metric_names else {}
         self.content_quality = content_quality
         self.content_persona = content_persona
         self.transcriber = transcriber
         self.name = name
+        self.min_seconds = float(min_seconds)
+        self.silence_peak = 10 ** (float(silence_dbfs) / 20)
         for metric in self.metric_names:
             if getattr(self, NEEDS[metric]) is None:
                 raise ConfigError(f"eval.metrics has '{metric}' but eval.{NEEDS[metric]} is null; "
                                   f"set a backend or drop '{metric}' from eval.metrics")
+        self._floors = {"aq": _scale_floor(quality, "aq") if "aq" in self.metric_names else None,
+                        "cq": _scale_floor(content_quality, "cq") if "cq" in self.metric_names else None,
+                        "cp": _scale_floor(content_persona, "cp") if "cp" in self.metric_names else None,
+                        **{f"aq_{n}": _scale_floor(b, f"aq_{n}") for n, b in self.quality_also.items()}}
         self.judge = judge
         for key in NEEDS.values():
             backend = getattr(self, key)
@@ -99,12 +143,13 @@ class ARPEvaluator:
     # -- scoring -----------------------------------------------------------------
     def metrics(self, prefix: str | None = None):
         """A fresh ``MetricCollection`` of the enabled measures; feed it ``update(**result.scores())``."""
-        return arp_metrics(self.metric_names, prefix=prefix)
+        return arp_metrics(self.metric_names, prefix=prefix, extra_quality=tuple(self.quality_also))
 
     def backends(self) -> dict[str, str]:
-        names = {m: getattr(self, NEEDS[m]).name for m in self.metric_names}
-        if "ap" in names:
-            names["ap_margin"] = names["ap"]
+        names = {}
+        for metric in self.metric_names:
+            names.update({key: getattr(self, NEEDS[metric]).name for key in METRICS[metric].keys})
+        names.update({f"aq_{n}": b.name for n, b in self.quality_also.items()})
         if ("cq" in names or "cp" in names) and self.transcriber is not None:
             names["asr"] = self.transcriber.name
         return names
@@ -115,89 +160,140 @@ class ARPEvaluator:
         before = self._judge_counts()
         counts: dict[str, int] = {}
         rows = [{"id": i.id, "character": i.character} for i in items]
+        for row, output in zip(rows, outputs):
+            if output.error is not None:
+                row["error"] = output.error
+        problems = [audio_problem(o, self.min_seconds, self.silence_peak) for o in outputs]
         if "ap" in self.metric_names:
-            self._score_ap(items, outputs, rows)
+            self._score_ap(items, outputs, rows, problems)
         if "aq" in self.metric_names:
-            for row, value in zip(rows, self._by_rate(outputs, self._quality_scores)):
-                row["aq"] = float(value)
-        if "cq" in self.metric_names or "cp" in self.metric_names:
-            texts, counts["transcribed"] = self._texts(outputs)
-            counts["empty_text"] = sum(1 for t in texts if not t.strip())
+            self._score_aq(outputs, rows, problems)
+        wants_text = "cq" in self.metric_names or "cp" in self.metric_names
+        if wants_text or "wer" in self.metric_names:
+            transcripts = self._transcripts(outputs, problems, everything="wer" in self.metric_names)
+            counts["transcribed"] = len(transcripts)
+            texts = [o.text if o.text is not None and o.error is None else transcripts.get(k, "")
+                     for k, o in enumerate(outputs)]
             for row, text in zip(rows, texts):
                 row["text"] = text
-            if "cq" in self.metric_names:
-                self._score_cq(items, texts, rows)
-            if "cp" in self.metric_names:
-                for row, value in zip(rows, self.content_persona.score(items, texts)):
-                    row["cp"] = float(value)
+            if wants_text:
+                counts["empty_text"] = sum(1 for t in texts if not t.strip())
+                self._score_text(items, texts, rows, [o.error or "no words" for o in outputs])
+            if "wer" in self.metric_names:
+                self._score_intelligibility(items, outputs, transcripts, problems, rows)
         collection = self.metrics()
         result = EvalResult(metrics={}, per_item=rows, backends=self.backends())
         if rows:
             collection.update(**result.scores())
-        result.metrics = {k: float(v) for k, v in collection.compute().items()}
+        result.metrics = as_numbers(collection.compute())
         if rows and "cq_context" in rows[0]:
             values = [r["cq_context"] for r in rows if np.isfinite(r["cq_context"])]
             result.metrics["cq_context"] = float(np.mean(values)) if values else float("nan")
             result.backends["cq_context"] = result.backends["cq"]
-        for key in result.scores():
+        for key in result.metric_keys():
             counts[f"unscored_{key}"] = sum(1 for r in rows if not np.isfinite(r[key]))
         after = self._judge_counts()
         counts.update({k: after[k] - before.get(k, 0) for k in after})
         result.counts = counts
         return result
 
-    def _score_ap(self, items, outputs, rows) -> None:
+    @staticmethod
+    def _floor(row: dict, key: str, value: float, reason: str) -> None:
+        row[key] = float(value)
+        row.setdefault("unscoreable", {})[key] = reason
+
+    def _score_ap(self, items, outputs, rows, problems) -> None:
         if self._voice is None:
             raise AudioroleError("AP: call evaluator.prepare(enrollment, training_lines) before score()")
         for character in {i.character for i in items}:
             self._voice.index(character)  # unknown characters fail before any embedding work
         sr = self.speaker_embedder.sample_rate
-        waves = [resample(o.wave, o.sample_rate, sr) for o in outputs]
-        vectors = self._embed_each(waves)
-        ok = [k for k, v in enumerate(vectors) if v is not None]
-        cos = np.full(len(items), np.nan)
-        margin = np.full(len(items), np.nan)
+        audible = [k for k, p in enumerate(problems) if p is None]
+        vectors = self._embed_each([resample(outputs[k].wave, outputs[k].sample_rate, sr) for k in audible])
+        reasons = dict(enumerate(problems))
+        reasons.update({k: "refused by the speaker embedder" for k, v in zip(audible, vectors) if v is None})
+        ok = [k for k, v in zip(audible, vectors) if v is not None]
         if ok:
-            c, m = self._voice.cosine_and_margin(np.stack([vectors[k] for k in ok]), [items[k].character for k in ok])
-            cos[ok], margin[ok] = c, m
-        for row, c, m in zip(rows, cos, margin):
-            row["ap"], row["ap_margin"] = float(c), float(m)
+            cos, margin = self._voice.cosine_and_margin(np.stack([v for v in vectors if v is not None]),
+                                                        [items[k].character for k in ok])
+            for k, c, m in zip(ok, cos, margin):
+                rows[k]["ap"], rows[k]["ap_margin"] = float(c), float(m)
+        scored = set(ok)
+        for k, row in enumerate(rows):
+            if k not in scored:
+                for key, floor in AP_FLOOR.items():
+                    self._floor(row, key, floor, reasons[k])
 
     def _embed_each(self, waves) -> list[np.ndarray | None]:
         return each_or_none(lambda ws: list(self.speaker_embedder.embed_many(ws)), waves, "AP")
 
-    def _quality_scores(self, waves, sample_rate: int) -> list[float]:
-        scores = each_or_none(lambda ws: self.quality.score_many(ws, sample_rate), waves, "AQ")
-        return [float("nan") if v is None else float(v) for v in scores]
+    def _score_aq(self, outputs, rows, problems) -> None:
+        audible = [k for k, p in enumerate(problems) if p is None]
+        for key, backend in {"aq": self.quality, **{f"aq_{n}": b for n, b in self.quality_also.items()}}.items():
+            def scores(waves, sample_rate, backend=backend):
+                return each_or_none(lambda ws: backend.score_many(ws, sample_rate), waves, key)
 
-    def _score_cq(self, items, texts, rows) -> None:
-        scorer = self.content_quality
-        scores = scorer.score_with_context(items, texts) if hasattr(scorer, "score_with_context") \
-            else {"cq": scorer.score(items, texts)}
+            values = self._by_rate([outputs[k] for k in audible], scores)
+            for k, row in enumerate(rows):
+                if problems[k] is not None:
+                    self._floor(row, key, self._floors[key], problems[k])
+            for k, value in zip(audible, values):
+                if value is None:
+                    self._floor(rows[k], key, self._floors[key], f"refused by {backend.name}")
+                else:
+                    rows[k][key] = float(value)  # NaN: the backend could not say (coverage drops)
+
+    def _score_text(self, items, texts, rows, reasons) -> None:
+        """CQ / CP on the outputs that say something; the rest score the scale's minimum."""
+        worded = [k for k, t in enumerate(texts) if t.strip()]
+        some_items, some_texts = [items[k] for k in worded], [texts[k] for k in worded]
+        scores: dict[str, list[float]] = {}
+        if "cq" in self.metric_names:
+            scorer = self.content_quality
+            scores.update(scorer.score_with_context(some_items, some_texts) if hasattr(scorer, "score_with_context")
+                          else {"cq": scorer.score(some_items, some_texts)})
+        if "cp" in self.metric_names:
+            scores["cp"] = self.content_persona.score(some_items, some_texts)
         for key, values in scores.items():
-            for row, value in zip(rows, values):
-                row[key] = float(value)
+            for k, value in zip(worded, values):
+                rows[k][key] = float(value)
+            floor = self._floors["cq" if key == "cq_context" else key]
+            for k in sorted(set(range(len(rows))) - set(worded)):
+                self._floor(rows[k], key, floor, reasons[k])
+
+    def _score_intelligibility(self, items, outputs, transcripts, problems, rows) -> None:
+        """WER / CER of the speech's transcript against what it should say; no audio: nothing said (WER 1)."""
+        from audiorole.asr.wer import cer, wer
+
+        for k, (item, output, row) in enumerate(zip(items, outputs, rows)):
+            reference = output.text if output.text is not None else item.text
+            heard = transcripts.get(k, "")
+            row["transcript"] = heard
+            row["wer"], row["cer"] = wer(reference, heard), cer(reference, heard)
+            if problems[k] is not None:
+                row["wer"], row["cer"] = wer(reference, ""), cer(reference, "")  # nothing heard
+                for key in ("wer", "cer"):
+                    row.setdefault("unscoreable", {})[key] = problems[k]
 
     @staticmethod
-    def _by_rate(outputs, fn) -> list[float]:
+    def _by_rate(outputs, fn) -> list:
         """Call ``fn(waves, sr)`` once per sample rate present, keeping the outputs' order."""
-        values: list[float] = [float("nan")] * len(outputs)
+        values: list = [float("nan")] * len(outputs)
         for sr in sorted({int(o.sample_rate) for o in outputs}):
             idx = [k for k, o in enumerate(outputs) if int(o.sample_rate) == sr]
             for k, v in zip(idx, fn([mono_float32(outputs[k].wave, f"output {k}") for k in idx], sr)):
                 values[k] = v
         return values
 
-    def _texts(self, outputs) -> tuple[list[str], int]:
-        missing = [k for k, o in enumerate(outputs) if o.text is None]
-        if missing and self.transcriber is None:
-            raise ConfigError(f"{len(missing)} outputs have no text and eval.transcriber is null; "
+    def _transcripts(self, outputs, problems, everything: bool) -> dict[int, str]:
+        """ASR of the audible outputs that need it: all (for WER) or those without text (for CQ/CP)."""
+        wanted = [k for k, o in enumerate(outputs) if problems[k] is None and (everything or o.text is None)]
+        if not wanted:
+            return {}
+        if self.transcriber is None:
+            raise ConfigError(f"{len(wanted)} outputs have no text and eval.transcriber is null; "
                               "set a transcriber (offline: audiorole.eval.backends.asr_whisper.WhisperTranscriber)")
-        transcripts = self._by_rate([outputs[k] for k in missing], self.transcriber.transcribe_many) if missing else []
-        texts = [o.text if o.text is not None else "" for o in outputs]
-        for k, text in zip(missing, transcripts):
-            texts[k] = text
-        return texts, len(missing)
+        return dict(zip(wanted, self._by_rate([outputs[k] for k in wanted], self.transcriber.transcribe_many)))
 
     def _judge_counts(self) -> dict[str, int]:
         """Summed counts of the distinct judge clients behind the backends."""

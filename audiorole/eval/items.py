@@ -2,7 +2,9 @@
 
 A system (ground truth, a character's decoder, an untrained decoder, the
 semantic model, ...) turns each item into an ``Output``. Outputs with no text
-are transcribed before the text metrics (CQ, CP) score them.
+are transcribed before the text metrics (CQ, CP) score them. An output with an
+``error`` (a reply file that is missing or unreadable) has no audio and is not
+scored; the evaluator keeps the error beside the item's row.
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +41,11 @@ class Output:
     wave: np.ndarray                            # float32 mono
     sample_rate: int
     text: str | None = None                     # None: transcribe before CQ/CP
+    error: str | None = None                    # why there is no answer (one line, naming the file)
+
+    @classmethod
+    def failed(cls, error: str) -> "Output":
+        return cls(wave=np.zeros(0, np.float32), sample_rate=16000, text=None, error=error)
 
 
 class System(Protocol):

@@ -1,11 +1,11 @@
-"""One bar chart per ARP-Eval metric: systems along x, one bar per character."""
+"""One bar chart per ARP-Eval metric: systems along x, one bar per character, whiskers for the 95 % interval."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-from audiorole.eval.table import ALL, SCORE_COLUMNS
+from audiorole.eval.table import ALL, column_title, score_keys
 from audiorole.utils.atomic import atomic_path
 
 
@@ -26,19 +26,22 @@ def bar_charts(rows: list[dict], out_dir: str | Path) -> list[Path]:
     by_key = {(r["system"], r["character"]): r for r in rows}
     width = 0.8 / max(1, len(characters))
     written = []
-    for key, title in SCORE_COLUMNS:
-        if not any(r.get(key) is not None for r in rows):
-            continue
+    for key in score_keys(rows):
         fig = Figure(figsize=(max(4.0, 1.3 * len(systems) + 1.5), 3.2), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         for j, character in enumerate(characters):
             xs = [i - 0.4 + width * (j + 0.5) for i in range(len(systems))]
-            ys = [_value(by_key.get((s, character), {}), key) for s in systems]
-            bars = ax.bar(xs, ys, width=width * 0.95, label=character)
+            cells = [by_key.get((s, character), {}) for s in systems]
+            ys = [_value(c, key) for c in cells]
+            low = [y - _value(c, f"{key}_ci_low") for y, c in zip(ys, cells)]
+            high = [_value(c, f"{key}_ci_high") - y for y, c in zip(ys, cells)]
+            whiskers = [[0.0 if math.isnan(v) else v for v in low], [0.0 if math.isnan(v) else v for v in high]]
+            bars = ax.bar(xs, ys, width=width * 0.95, label=character, yerr=whiskers, capsize=2,
+                          error_kw={"linewidth": 0.8})
             ax.bar_label(bars, labels=["" if math.isnan(y) else f"{y:.2f}" for y in ys], fontsize=7)
         ax.set_xticks(range(len(systems)), systems, rotation=15 if len(systems) > 3 else 0, fontsize=8)
-        ax.set_title(title.rstrip(" ↑↓"))
+        ax.set_title(column_title(key, {}).rstrip(" ↑↓") + " (95 % interval)")
         ax.axhline(0.0, color="black", linewidth=0.6)
         if len(characters) > 1:
             ax.legend(fontsize=7, title="character", title_fontsize=7)

@@ -3,8 +3,10 @@
 For each character: its held-out items (the dataset split's ``test`` part by default, ``dev``
 when asked), the hours of training audio behind its decoder. For each system and character: outputs -> evaluator scores
 -> multi-turn consistency. The report (``eval.json``) holds metrics per system (over all items
-and per character), per-item scores, backends, counts and timings; ``write_report`` adds the
-Markdown table, the CSV and one bar chart per metric.
+and per character; each mean with n, coverage, a 95 % bootstrap interval and the unscoreable
+count), per-item scores, the configured comparisons (paired intervals of differences),
+backends, counts and timings; ``write_report`` adds the Markdown table, the CSV and one bar
+chart per metric.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from audiorole.data.replies import load_cuts
 from audiorole.data.splits import character_cuts_for, load_splits
 from audiorole.data.trained_on import check_not_trained_on
 from audiorole.errors import AudioroleError, ConfigError
+from audiorole.eval.comparisons import comparisons
 from audiorole.eval.consistency import multi_turn_consistency
 from audiorole.eval.eval_set import enrollment_clips, held_out_items, training_lines
 from audiorole.eval.items import EvalItem, Output
+from audiorole.eval.metrics import summarize
 from audiorole.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
@@ -68,30 +72,16 @@ def training_hours(prepared_dir, characters: list[str], max_minutes: float | Non
 
 
 def _check_outputs(name: str, items: list[EvalItem], outputs: list[Output]) -> None:
+    # An output without audio is scored (the scale's minimum, counted), not refused.
     if len(outputs) != len(items):
         raise AudioroleError(f"system '{name}' answered {len(outputs)} of {len(items)} items; respond() must "
                              "return one Output per item, in order")
-    for item, out in zip(items, outputs):
-        if out.wave is None or len(out.wave) == 0:
-            raise AudioroleError(f"system '{name}' produced no audio for item {item.id}")
 
 
 def _add_counts(total: dict, counts: dict) -> None:
     for key, value in (counts or {}).items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             total[key] = total.get(key, 0) + value
-
-
-def _weighted_metrics(blocks: list[dict]) -> dict:
-    """Item-weighted mean of per-character metrics (a metric missing for a character is left out of it)."""
-    keys = list(dict.fromkeys(k for b in blocks for k in b["metrics"]))
-    out = {}
-    for key in keys:
-        pairs = [(b["metrics"][key], b["items"]) for b in blocks
-                 if isinstance(b["metrics"].get(key), (int, float)) and math.isfinite(b["metrics"][key])]
-        weight = sum(n for _, n in pairs)
-        out[key] = sum(v * n for v, n in pairs) / weight if weight else None
-    return out
 
 
 def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]], samples_dir: Path | None = None,
@@ -123,7 +113,7 @@ def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]
         if samples_dir is not None and save_audio:
             write_samples(Path(samples_dir) / safe_name(name) / safe_name(character), items, outputs, save_audio)
     metrics = (next(iter(per_character.values()))["metrics"] if len(per_character) == 1
-               else _weighted_metrics(list(per_character.values())))
+               else summarize(per_item))  # pooled over all items, interval included
     describe = getattr(system, "describe", None)
     return {"name": name, "config": describe() if callable(describe) else {}, "metrics": metrics,
             "items": len(all_items), "consistency": multi_turn_consistency(all_items, per_item),
@@ -133,8 +123,8 @@ def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]
 
 def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, list[EvalItem]],
                      hours: dict[str, float] | None = None, out_dir: str | Path | None = None,
-                     save_audio: int = 0) -> dict:
-    """Score every system; the report that ``write_report`` writes."""
+                     save_audio: int = 0, compare=()) -> dict:
+    """Score every system; the report that ``write_report`` writes. ``compare``: ``[[a, b], ...]`` pairs."""
     names = [s.name for s in systems]
     if not systems:
         raise ConfigError("no systems to evaluate; select some, e.g. systems=[ground_truth,untrained,decoder]")
@@ -153,11 +143,14 @@ def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, lis
     hours = hours or {}
     return {"characters": {c: {"train_hours": hours.get(c), "held_out_items": len(items)}
                            for c, items in items_by_character.items()},
-            "systems": blocks, "backends": backends, "counts": counts}
+            "systems": blocks, "comparisons": comparisons(blocks, compare, list(items_by_character)),
+            "backends": backends, "counts": counts}
 
 
 def flat_metrics(report: dict) -> dict[str, float]:
-    """``<system>/<metric>`` over all items, ``<system>/<character>/<metric>`` when several, and consistency."""
+    """``<system>/<metric>`` (and ``_n``, ``_coverage``, ``_ci_low``, ``_ci_high``, ``_unscoreable``) over all
+    items, ``<system>/<character>/<metric>`` when several, consistency, and ``compare/<a>_vs_<b>/<metric>_diff``
+    (``_ci_low``, ``_ci_high``, ``_n``) over all items."""
     flat = {}
     several = len(report["characters"]) > 1
     for block in report["systems"]:
@@ -170,6 +163,11 @@ def flat_metrics(report: dict) -> dict[str, float]:
             for character, sub in block["per_character"].items():
                 for key, value in sub["metrics"].items():
                     flat[f"{name}/{character}/{key}"] = value
+    for row in report.get("comparisons") or ():
+        if row["character"] == "all":
+            base = f"compare/{row['a']}_vs_{row['b']}/{row['metric']}"
+            flat.update({f"{base}_diff": row["diff"], f"{base}_ci_low": row["ci_low"],
+                         f"{base}_ci_high": row["ci_high"], f"{base}_n": row["n"]})
     return {k: float(v) for k, v in flat.items() if isinstance(v, (int, float)) and math.isfinite(v)}
 
 
@@ -204,14 +202,14 @@ def load_items(prepared_dir, characters: list[str], part: str = "test",
 
 def run_evaluation(evaluator, systems: list, prepared_dir, series_dir, characters, out_dir,
                    part: str = "test", seed: int = 0, max_items: int | None = None,
-                   max_minutes: float | None = None, save_audio: int = 0) -> dict:
+                   max_minutes: float | None = None, save_audio: int = 0, compare=()) -> dict:
     """Everything ``evaluate.py`` does after the dataset is prepared and the systems are built."""
     characters = resolve_characters(characters, prepared_dir)
     check_held_out(systems, prepared_dir, part)
     items = load_items(prepared_dir, characters, part, max_items)
     prepare_evaluator(evaluator, load_references(prepared_dir, series_dir))
     hours = training_hours(prepared_dir, characters, max_minutes, seed)
-    report = evaluate_systems(evaluator, systems, items, hours, out_dir, save_audio)
+    report = evaluate_systems(evaluator, systems, items, hours, out_dir, save_audio, compare)
     report["split"] = {"part": part, **load_splits(prepared_dir).identity}
     write_report(report, out_dir)
     return report

@@ -21,7 +21,8 @@ def write_samples(out_dir: str | Path, items: list[EvalItem], outputs: list[Outp
     import soundfile as sf
 
     written = []
-    for item, output in list(zip(items, outputs))[:max(0, limit)]:
+    answered = [(item, output) for item, output in zip(items, outputs) if output.error is None]
+    for item, output in answered[:max(0, limit)]:
         path = Path(out_dir) / f"{safe_name(item.id)}.wav"
         with atomic_path(path) as tmp:
             sf.write(tmp, np.asarray(output.wave, dtype=np.float32), int(output.sample_rate), format="WAV",

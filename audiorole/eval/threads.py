@@ -1,7 +1,7 @@
 """Run a block with a given number of torch threads, then put the setting back.
 
 ARP-Eval's models are small (a tiny decoder, Griffin-Lim, Resemblyzer, DNSMOS, Whisper tiny):
-on shared CPU cores one thread is several times faster for them than two (DESIGN §8).
+on shared CPU cores one thread is several times faster for them than two (docs/design.md §8).
 """
 
 from contextlib import contextmanager

@@ -10,7 +10,7 @@ same name in every episode. Decision per cluster:
 2. Otherwise the voiceprint: best cosine to a character centroid, accepted only
    if it clears ``min_similarity`` and beats the runner-up by ``min_gap``. A
    relative gap is the robust part: absolute similarities drop with noise while
-   non-cast voices stay close to cast voices (DESIGN §9).
+   non-cast voices stay close to cast voices (docs/design.md §9).
 3. Two clusters may be the same character (diarization over-split a voice),
    but only if their own voiceprints agree (``min_cluster_agreement``);
    otherwise the one less like the character is a different voice: ``unknown``.
@@ -73,6 +73,7 @@ def attach_subtitles(turns: list[Turn], cues) -> None:
 
 class Attribute:
     name = "attribute"
+    reads = ("registry", "enrollment", "subtitles")
 
     def __init__(self, embedder, min_similarity: float = 0.5, min_gap: float = 0.03,
                  subtitle_min_seconds: float = 2.0, subtitle_min_share: float = 0.6,
@@ -158,8 +159,7 @@ class Attribute:
         segments = [(seg.start, seg.end, str(lab)) for seg, _, lab in annotation.itertracks(yield_label=True)]
         turns = build_turns(segments, merge_gap=self.merge_gap)
         cues = read_srt(ctx.episode.subtitles) if ctx.episode.subtitles else []
-        names = {alias: name for name, c in ctx.series.registry.characters.items() for alias in c.subtitle_names}
-        votes = subtitle_votes(turns, cues, names)
+        votes = subtitle_votes(turns, cues, ctx.series.registry.speaker_aliases())
         attach_subtitles(turns, cues)
         cluster_embs = self.cluster_prints(wave, sr, turns)
         prints = self.voiceprints(ctx.series)

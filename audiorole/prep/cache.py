@@ -2,8 +2,10 @@
 
 A step's result for one episode lives in ``<work_dir>/<step>/<episode>/<key>/``.
 The key hashes the step's name, its config and the keys of what it read (the
-episode file's identity, upstream steps' keys), so a changed config or input
-reprocesses exactly the steps it affects and everything downstream of them.
+episode file's identity, upstream steps' keys, and the series inputs the step
+declares in ``reads``: registry, enrollment clips, subtitles), so a changed
+config or input reprocesses exactly the steps it affects and everything
+downstream of them.
 ``done.json`` is written last and atomically: a folder without it (a run killed
 mid-step) is redone from scratch on the next run.
 """
@@ -30,6 +32,20 @@ def file_identity(path: Path) -> dict:
     """Name, size and mtime: cheap, and changes whenever the file is replaced."""
     stat = Path(path).stat()
     return {"name": Path(path).name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+SERIES_INPUTS = ("registry", "enrollment", "subtitles")
+
+
+def series_inputs(series, episode) -> dict[str, Any]:
+    """Identities of the series-level files a step may read for ``episode``, by ``SERIES_INPUTS`` name."""
+    registry = Path(series.root) / "characters.yaml"
+    return {
+        # By content: the registry is small, and touching it without a change must not redo attribution.
+        "registry": hashlib.sha256(registry.read_bytes()).hexdigest() if registry.is_file() else None,
+        "enrollment": {name: [file_identity(p) for p in c.enrollment] for name, c in sorted(series.registry.characters.items())},
+        "subtitles": file_identity(episode.subtitles) if episode.subtitles else None,
+    }
 
 
 @dataclass(frozen=True)

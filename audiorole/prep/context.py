@@ -16,5 +16,3 @@ class EpisodeContext:
     results: dict[str, dict] = field(default_factory=dict)
     # Series-level inputs shared by every episode (e.g. character voiceprints).
     shared: dict[str, Any] = field(default_factory=dict)
-    # Non-fatal notes (e.g. clipped audio) that go to failures.jsonl as warnings.
-    warnings: list[str] = field(default_factory=list)

@@ -14,6 +14,7 @@ from audiorole.prep.context import EpisodeContext
 
 class Diarize:
     name = "diarize"
+    reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, backend):
         self.backend = backend

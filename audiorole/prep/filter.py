@@ -6,11 +6,12 @@ quality (DNSMOS) is judged separately because it needs the (maybe enhanced) clip
 
 from collections.abc import Callable
 
-from audiorole.asr.wer import wer
+from audiorole.asr.wer import normalize_text, wer
 
 
 class ReplyFilter:
     def __init__(self, min_seconds: float = 1.0, max_seconds: float = 20.0, max_overlap_ratio: float = 0.1,
+                 max_clipped_fraction: float | None = None,
                  min_words: int = 1, language: str | None = "en", min_language_probability: float = 0.5,
                  max_subtitle_wer: float | None = 0.5, min_asr_logprob: float | None = None,
                  min_dnsmos: float | None = 2.5,
@@ -18,6 +19,7 @@ class ReplyFilter:
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
         self.max_overlap_ratio = max_overlap_ratio
+        self.max_clipped_fraction = max_clipped_fraction
         self.min_words = min_words
         self.language = language
         self.min_language_probability = min_language_probability
@@ -28,6 +30,8 @@ class ReplyFilter:
 
     def reason(self, sample: dict) -> str | None:
         """Why this reply is dropped before its audio is scored, or ``None`` to go on."""
+        if sample.get("no_speech"):
+            return "no_speech"  # ASR text where the VAD hears none: music, laughter, silence
         duration = sample["end"] - sample["start"]
         if duration < self.min_seconds:
             return "too_short"
@@ -35,8 +39,11 @@ class ReplyFilter:
             return "too_long"
         if sample.get("overlap", 0.0) > self.max_overlap_ratio * duration:
             return "overlap"
+        clipped = sample.get("clipped")
+        if self.max_clipped_fraction is not None and clipped is not None and clipped > self.max_clipped_fraction:
+            return "clipped"
         text = sample.get("text") or ""
-        if len(text.split()) < self.min_words:
+        if len(normalize_text(text).split()) < self.min_words:  # ". . ." is no transcript
             return "no_transcript"
         if self.language and self._language_of(sample, text) != self.language:
             return "wrong_language"

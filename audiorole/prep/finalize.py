@@ -3,6 +3,7 @@
     <out_dir>/
       audio/<character>/<id>.flac      kept replies (enhanced, at the output rate)
       rttm/<episode>.rttm              diarization
+      transcripts/<episode>.jsonl      every transcribed turn (any speaker): start, end, character, text
       recordings|supervisions|cuts|episodes.jsonl.gz   Lhotse manifests
       kept.jsonl, dropped.jsonl        every reply with its fate (and drop reason)
       failures.jsonl                   one line per file that failed or warned
@@ -10,25 +11,41 @@
 """
 
 import json
-import os
+from collections import Counter
 from pathlib import Path
 
 from audiorole.prep.manifests import copy_atomic, write_manifests
 from audiorole.prep.stats import compute_stats, write_report
-from audiorole.utils.atomic import write_jsonl
+from audiorole.prep.truth_eval import read_script
+from audiorole.utils.atomic import link_atomic, write_jsonl
 
 
-def _link(src: Path, dst: Path) -> None:
-    """Hard-link a cached clip into the dataset (no copy); copy across filesystems."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".tmp-{dst.name}")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        os.link(src, tmp)
-        os.replace(tmp, dst)
-    except OSError:
-        copy_atomic(src, dst)
+def truth_turns(series, episodes) -> dict[str, int] | None:
+    """Cast turns per character in the series' ground truth (``truth/<episode>.script.jsonl``), if it has one."""
+    scripts = [series.root / "truth" / f"{ep}.script.jsonl" for ep in episodes]
+    if not scripts or not all(p.is_file() for p in scripts):
+        return None
+    counts = Counter(u["speaker"] for p in scripts for u in read_script(p))
+    return {name: counts.get(name, 0) for name in series.registry.characters}
+
+
+def no_reply_warning(steps: dict) -> str | None:
+    """Why an episode gave no reply at all, or ``None`` if it gave some."""
+    post = steps.get("postprocess")
+    if post is None or post["n_kept"]:
+        return None
+    if not post["n_dropped"]:
+        return "no turn was attributed to a character; check characters.yaml and the enrollment clips"
+    reasons = Counter(d["reason"] for d in json.loads(Path(post["dropped"]).read_text()))
+    return (f"all {post['n_dropped']} attributed replies dropped ("
+            + ", ".join(f"{r} {n}" for r, n in reasons.most_common()) + "); see dropped.jsonl")
+
+
+def prune(folder: Path, keep: set[Path]) -> None:
+    """Remove clips of earlier runs that are no longer kept, and temporaries a killed run left."""
+    for path in folder.rglob("*") if folder.is_dir() else ():
+        if path.is_file() and path not in keep:
+            path.unlink()
 
 
 def finalize(series, result, out_dir: Path) -> dict:
@@ -39,20 +56,31 @@ def finalize(series, result, out_dir: Path) -> dict:
         episodes[episode_id] = steps["standardise"]["audio"]
         if "diarize" in steps:
             copy_atomic(steps["diarize"]["rttm"], out_dir / "rttm" / f"{episode_id}.rttm")
+        if "transcribe" in steps:
+            turns = json.loads(Path(steps["transcribe"]["turns"]).read_text())
+            write_jsonl(out_dir / "transcripts" / f"{episode_id}.jsonl",
+                        [{k: t[k] for k in ("start", "end", "character", "text")} for t in turns])
         if "postprocess" not in steps:
             continue
         for sample in json.loads(Path(steps["postprocess"]["kept"]).read_text()):
             dst = out_dir / "audio" / sample["character"] / f"{sample['id']}.flac"
-            _link(Path(sample["audio"]), dst)
+            link_atomic(sample["audio"], dst)  # hard link of the cached clip: no copy
             kept.append({**sample, "audio": str(dst)})
         dropped += json.loads(Path(steps["postprocess"]["dropped"]).read_text())
+    prune(out_dir / "audio", {Path(s["audio"]) for s in kept})
+    sources = {ep.id: ep.audio for ep in series.episodes}
+    empty = {ep: why for ep, steps in sorted(result.results.items()) if (why := no_reply_warning(steps))}
+    result.warnings += [{"file": str(sources.get(ep, ep)), "step": "postprocess", "warning": f"no replies: {why}"}
+                        for ep, why in empty.items()]
     failures = result.failures + result.warnings
     write_jsonl(out_dir / "failures.jsonl", failures)
     write_jsonl(out_dir / "kept.jsonl", kept)
     write_jsonl(out_dir / "dropped.jsonl", dropped)
     if kept or episodes:
         write_manifests(kept, episodes, out_dir)
-    stats = compute_stats(kept, dropped, result.failures, input_seconds, result.episodes)
+    stats = compute_stats(kept, dropped, result.failures, input_seconds, result.episodes,
+                          truth_turns=truth_turns(series, sorted(result.results)))
+    stats["episodes_without_replies"] = empty
     stats["seconds_by_step"] = {k: round(v, 2) for k, v in result.timings.items()}
     write_report(stats, out_dir, series.title)
     return stats

@@ -1,4 +1,4 @@
-"""Write the dataset as Lhotse manifests (DESIGN §2).
+"""Write the dataset as Lhotse manifests (docs/design.md §2).
 
 - ``recordings.jsonl.gz`` / ``supervisions.jsonl.gz`` / ``cuts.jsonl.gz``: one
   recording per kept reply clip; its supervision carries the character, text,
@@ -28,7 +28,7 @@ def reply_supervision(sample: dict):
             "episode": sample["episode"], "scene": sample["scene"], "turn": sample["turn"],
             "source_start": sample["start"], "source_end": sample["end"],
             "dnsmos": sample.get("dnsmos"), "subtitle": sample.get("subtitle"),
-            "overlap": sample.get("overlap"), "context": sample.get("context", []),
+            "overlap": sample.get("overlap"), "clipped": sample.get("clipped"), "context": sample.get("context", []),
         },
     )
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audiorole.data.series import SeriesFolder
+from audiorole.data.series import SeriesFolder, unreadable_enrollment
 from audiorole.errors import AudioroleError, SeriesError
-from audiorole.prep.cache import digest, file_identity, step_dir
+from audiorole.prep.cache import SERIES_INPUTS, digest, file_identity, series_inputs, step_dir
 from audiorole.prep.context import EpisodeContext
 from audiorole.prep.progress import progress_bar
 
@@ -60,6 +60,18 @@ class LazySteps:
         self._build = build
         self._built: dict[str, Any] = {}
 
+    def reads(self, name: str) -> tuple[str, ...]:
+        """The series inputs a step declares it reads (class attribute ``reads``), without building it.
+
+        A step whose class is unknown or declares nothing is assumed to read them all."""
+        cfg = self.configs[name]
+        target = cfg.get("_target_") if isinstance(cfg, Mapping) else None
+        if target is None:
+            return SERIES_INPUTS
+        from hydra.utils import get_class
+
+        return tuple(getattr(get_class(target), "reads", SERIES_INPUTS))
+
     def get(self, name: str):
         if name not in self._built:
             self._built[name] = self._build(self.configs[name])
@@ -86,12 +98,12 @@ def _build(cfg: Any):
 def run_episode(ctx: EpisodeContext, order: list[str], steps: LazySteps, timings: dict[str, float],
                 on_step=lambda name: None) -> dict[str, dict]:
     """Run (or reuse) every step for one episode; raises on the first failing step."""
-    upstream = digest(file_identity(ctx.episode.audio),
-                      file_identity(ctx.episode.subtitles) if ctx.episode.subtitles else None,
-                      ctx.shared.get("key"))
+    upstream = digest(file_identity(ctx.episode.audio))
+    inputs = series_inputs(ctx.series, ctx.episode)
     for name in order:
         cfg = _plain(steps.configs[name])
-        where = step_dir(ctx.work_dir, name, ctx.episode.id, digest(name, cfg, upstream))
+        read = {k: inputs[k] for k in steps.reads(name)}
+        where = step_dir(ctx.work_dir, name, ctx.episode.id, digest(name, cfg, upstream, read))
         if where.done:
             ctx.results[name] = where.result()
         else:
@@ -130,7 +142,9 @@ def process_episode(series, episode, work_dir: Path, shared_inputs: dict, order:
     except Exception as exc:  # a bug or a backend crash: keep its traceback, go on with the rest
         log.debug("".join(traceback.format_exception(exc)))
         failure = {"file": str(episode.audio), "step": getattr(exc, "step", "?"), "error": f"{type(exc).__name__}: {exc}"}
-    warnings = [{"file": str(episode.audio), "step": "standardise", "warning": w} for w in ctx.warnings]
+    # A step's non-fatal notes (e.g. clipped audio) live in its cached result: reported on every run.
+    warnings = [{"file": str(episode.audio), "step": name, "warning": w}
+                for name, res in ctx.results.items() for w in res.get("warnings", ())]
     return EpisodeOutcome(episode.id, results, failure, warnings, timings)
 
 
@@ -167,7 +181,8 @@ def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any
     order = [name for name in (order or list(steps)) if name in steps]
     episodes = shard_of(series.episodes, shard_index, shard_count)
     result = PrepareResult(out_dir, len(episodes), steps_done=tuple(order))
-    result.failures = [{"file": str(p.file), "step": "series", "error": p.message} for p in series.problems]
+    problems = series.problems + unreadable_enrollment(series)
+    result.failures = [{"file": str(p.file), "step": "series", "error": p.message} for p in problems]
     shared_inputs = shared(series, work_dir) if shared else {}
 
     with progress_bar() as progress:
@@ -202,5 +217,7 @@ def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any
     for failure in result.failures:
         log.error("%s [%s]: %s", failure["file"], failure["step"], failure["error"])
     if finalize:
-        finalize(series, result, out_dir)
+        finalize(series, result, out_dir)  # may add warnings (an episode with no reply)
+    for warning in result.warnings:
+        log.warning("%s [%s]: %s", warning["file"], warning["step"], warning["warning"])
     return result

@@ -7,11 +7,13 @@ more replies.
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import soundfile as sf
 import soxr
 
+from audiorole.audio.clipping import clipped_fraction
 from audiorole.prep.context import EpisodeContext
 from audiorole.prep.filter import ReplyFilter
 from audiorole.utils.atomic import write_json
@@ -19,6 +21,7 @@ from audiorole.utils.atomic import write_json
 
 class Postprocess:
     name = "postprocess"
+    reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, filter: ReplyFilter, enhancer, quality, enhance_first: bool = False, sample_rate: int = 16000):
         self.filter = filter
@@ -30,29 +33,40 @@ class Postprocess:
     def __call__(self, ctx: EpisodeContext, out: Path) -> dict:
         samples = json.loads(Path(ctx.results["scenes"]["samples"]).read_text())
         wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")
-        kept, dropped = [], []
+        dropped, pending = [], []
         (out / "clips").mkdir()
-        for sample in samples:
-            reason = self.filter.reason(sample)
-            clip = wave[int(sample["start"] * sr): int(sample["end"] * sr)]
-            if reason is None:
-                if self.enhance_first and self.enhancer is not None:
-                    clip = self.enhancer(clip, sr)
-                scores = self.quality(clip, sr) if self.quality is not None else {}
-                sample["dnsmos"] = {k: round(float(v), 3) for k, v in scores.items()}
-                reason = self.filter.quality_reason(scores["ovrl"]) if scores else None
-            if reason is not None:
-                dropped.append({**sample, "reason": reason})
-                continue
-            if not self.enhance_first and self.enhancer is not None:
-                clip = self.enhancer(clip, sr)
-            if self.sample_rate != sr:
-                clip = soxr.resample(clip, sr, self.sample_rate)
-            path = out / "clips" / f"{sample['id']}.flac"
-            sf.write(path, clip, self.sample_rate, subtype="PCM_16")
-            kept.append({**sample, "audio": str(path), "sample_rate": self.sample_rate, "duration": round(clip.size / self.sample_rate, 3)})
+        # The episode was scaled by the loudness gain: its original full scale now lies there.
+        full_scale = 10 ** (ctx.results["standardise"].get("gain_db", 0.0) / 20)
+        # Enhancing and writing a kept reply (single-threaded ONNX) runs beside scoring the next ones.
+        with ThreadPoolExecutor(1) as writer:
+            for sample in samples:
+                clip = wave[int(sample["start"] * sr): int(sample["end"] * sr)]
+                sample["clipped"] = round(clipped_fraction(clip, full_scale), 5)
+                reason = self.filter.reason(sample)
+                if reason is None:
+                    if self.enhance_first and self.enhancer is not None:
+                        clip = self.enhancer(clip, sr)
+                    scores = self.quality(clip, sr) if self.quality is not None else {}
+                    sample["dnsmos"] = {k: round(float(v), 3) for k, v in scores.items()}
+                    reason = self.filter.quality_reason(scores["ovrl"]) if scores else None
+                if reason is not None:
+                    dropped.append({**sample, "reason": reason})
+                    continue
+                path = out / "clips" / f"{sample['id']}.flac"
+                pending.append((sample, path, writer.submit(self._write, clip, sr, path, not self.enhance_first)))
+            kept = [{**sample, "audio": str(path), "sample_rate": self.sample_rate,
+                     "duration": round(written.result() / self.sample_rate, 3)} for sample, path, written in pending]
         write_json(out / "kept.json", kept)
         write_json(out / "dropped.json", dropped)
         return {"kept": str(out / "kept.json"), "dropped": str(out / "dropped.json"),
                 "n_kept": len(kept), "n_dropped": len(dropped),
                 "enhancer": getattr(self.enhancer, "name", None), "quality": getattr(self.quality, "name", None)}
+
+    def _write(self, clip, sr: int, path: Path, enhance: bool) -> int:
+        """Enhance (unless done before scoring), resample and write one kept reply; its length in samples."""
+        if enhance and self.enhancer is not None:
+            clip = self.enhancer(clip, sr)
+        if self.sample_rate != sr:
+            clip = soxr.resample(clip, sr, self.sample_rate)
+        sf.write(path, clip, self.sample_rate, subtype="PCM_16")
+        return clip.size

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from audiorole.data.splits import load_splits, write_splits
-from audiorole.prep.cache import digest, file_identity
 from audiorole.prep.finalize import finalize
 from audiorole.prep.pipeline import PrepareResult, prepare
 
@@ -11,12 +10,6 @@ from audiorole.prep.pipeline import PrepareResult, prepare
 def shard_dir(out_dir: Path, index: int, count: int) -> Path:
     """Where a shard writes its part of the dataset; unsharded runs write to ``out_dir``."""
     return out_dir if count == 1 else out_dir / "shards" / f"{index:04d}-of-{count:04d}"
-
-
-def enrollment_key(series, work_dir) -> dict:
-    """Series-level input of attribution: which enrollment clips exist (their identities)."""
-    clips = {name: [file_identity(p) for p in c.enrollment] for name, c in series.registry.characters.items()}
-    return {"key": digest(clips)}
 
 
 def train_audio(prepared_dir: Path, sample_rate: int):
@@ -55,7 +48,7 @@ def prepare_dataset(data, character: str | None = None, tokenizer=None) -> Prepa
 
     result = prepare(data.series_dir, out_dir, steps=data.get("prep") or {}, order=list(data.get("prep_order") or []),
                      character=character, shard_index=index, shard_count=count,
-                     shared=enrollment_key, finalize=_finalize, workers=int(data.get("workers") or 1))
+                     finalize=_finalize, workers=int(data.get("workers") or 1))
     if tokenizer is not None and count == 1:  # sharded runs tokenize after the merge
         from audiorole.tokenizers.build import build_tokenizer
         from audiorole.tokenizers.cache import build_token_cache

@@ -31,6 +31,7 @@ def context_entry(turn: Turn, episode: str) -> dict:
 
 class Scenes:
     name = "scenes"
+    reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, scene_gap: float = 2.0, max_context_turns: int = 6, min_context_turns: int = 0):
         self.scene_gap = scene_gap
@@ -39,7 +40,13 @@ class Scenes:
 
     def __call__(self, ctx: EpisodeContext, out: Path) -> dict:
         turns = load_turns(ctx.results["transcribe"]["turns"])
-        samples = []
+        # A turn without speech (music, laughter) joins no scene and is no context turn; a character's
+        # such turn stays a sample only so the filter records why it is not a reply.
+        samples = [{"id": f"{ctx.episode.id}-nospeech{i:03d}", "episode": ctx.episode.id, "scene": None, "turn": None,
+                    "character": t.character, "start": round(t.start, 3), "end": round(t.end, 3), "text": "",
+                    "no_speech": True, "overlap": round(t.overlap, 3), "context": []}
+                   for i, t in enumerate(turns) if t.no_speech and t.character is not None]
+        turns = [t for t in turns if not t.no_speech]
         scenes = split_scenes(turns, self.scene_gap)
         for index, scene in enumerate(scenes):
             for turn_index, turn in enumerate(scene):
@@ -59,4 +66,4 @@ class Scenes:
                 })
         path = out / "samples.json"
         write_json(path, samples)
-        return {"samples": str(path), "scenes": len(scenes), "replies": len(samples)}
+        return {"samples": str(path), "scenes": len(scenes), "replies": sum(not s.get("no_speech") for s in samples)}

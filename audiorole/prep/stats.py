@@ -6,8 +6,25 @@ from pathlib import Path
 from audiorole.utils.atomic import atomic_path, write_json, write_text
 
 
+def reply_funnel(kept: list[dict], dropped: list[dict], truth_turns: dict[str, int] | None = None) -> dict:
+    """Per character: truth turns (when the series has ground truth) -> attributed replies -> kept,
+    and why the others were dropped."""
+    funnel: dict[str, dict] = defaultdict(lambda: {"attributed": 0, "kept": 0, "dropped": Counter()})
+    for sample in kept:
+        funnel[sample["character"]]["kept"] += 1
+    for sample in dropped:
+        funnel[sample["character"]]["dropped"][sample["reason"]] += 1
+    for name in truth_turns or {}:
+        _ = funnel[name]  # a character with truth turns and no reply at all still gets a row
+    for name, entry in funnel.items():
+        entry["attributed"] = entry["kept"] + sum(entry["dropped"].values())
+        entry["dropped"] = dict(entry["dropped"].most_common())
+        entry["truth_turns"] = truth_turns.get(name, 0) if truth_turns is not None else None
+    return dict(sorted(funnel.items()))
+
+
 def compute_stats(kept: list[dict], dropped: list[dict], failures: list[dict], input_seconds: float,
-                  episodes: int) -> dict:
+                  episodes: int, truth_turns: dict[str, int] | None = None) -> dict:
     per_character: dict[str, dict] = defaultdict(lambda: {"replies": 0, "seconds": 0.0})
     for sample in kept:
         entry = per_character[sample["character"]]
@@ -24,6 +41,7 @@ def compute_stats(kept: list[dict], dropped: list[dict], failures: list[dict], i
         "kept_hours": round(sum(s["duration"] for s in kept) / 3600, 4),
         "per_character": dict(sorted(per_character.items())),
         "drops_by_reason": dict(Counter(d["reason"] for d in dropped).most_common()),
+        "funnel": reply_funnel(kept, dropped, truth_turns),
         "failures": len(failures),
         "durations": sorted(round(s["duration"], 2) for s in kept),
     }
@@ -60,6 +78,13 @@ def write_report(stats: dict, out_dir: Path, title: str) -> None:
              "", "| character | replies | minutes |", "|---|---:|---:|"]
     lines += [f"| {name} | {c['replies']} | {c['seconds'] / 60:.2f} |" for name, c in chars.items()]
     lines += ["", "| drop reason | replies |", "|---|---:|"] + [f"| {r} | {n} |" for r, n in reasons.items()]
+    lines += ["", "Per character: truth turns (when the series has ground truth) -> attributed replies -> kept.", "",
+              "| character | truth turns | attributed | kept | dropped by reason |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {name} | {'-' if f['truth_turns'] is None else f['truth_turns']} | {f['attributed']} | {f['kept']} | "
+              f"{', '.join(f'{r} {n}' for r, n in f['dropped'].items()) or '-'} |" for name, f in stats.get("funnel", {}).items()]
+    empty = stats.get("episodes_without_replies") or {}
+    if empty:
+        lines += ["", "**Episodes that gave no reply:**", ""] + [f"- {ep}: {why}" for ep, why in empty.items()]
     lines += ["", "![minutes per character](hours_per_character.png)", "![durations](durations.png)",
               "![drops](drops_by_reason.png)", ""]
     write_text(out_dir / "report.md", "\n".join(lines))

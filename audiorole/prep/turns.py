@@ -20,6 +20,7 @@ class Turn:
     asr_logprob: float | None = None  # mean token log-probability of the transcript (confidence)
     subtitle: str | None = None   # subtitle text under this turn, when subtitles exist
     scene: int | None = None
+    no_speech: bool = False       # the VAD hears no speech in it (music, laughter, silence): no text, no reply, no context
 
     @property
     def duration(self) -> float:

@@ -1,6 +1,6 @@
 """Resemblyzer's shipped VoiceEncoder (256-d d-vectors) as the offline speaker embedder.
 
-Quirks handled here (DESIGN §9): its mel is not log-scaled, so every clip is
+Quirks handled here (docs/design.md §9): its mel is not log-scaled, so every clip is
 brought to the same RMS level first, otherwise loudness leaks into the
 embedding; it is fastest single-threaded, so torch runs with one thread while
 it works and the caller's setting is restored afterwards.

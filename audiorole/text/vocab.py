@@ -3,8 +3,8 @@
 GLM-4-Voice's vocabulary holds text tokens, role tokens (``<|system|>``,
 ``<|user|>``, ``<|assistant|>``), ``<|begin_of_audio|>``/``<|end_of_audio|>`` and
 one token per speech code, ``<|audio_0|>`` ... ``<|audio_{N-1|>``, with contiguous
-ids (its web demo maps a code to ``id - id(<|audio_0|>)``). The demo tokenizer
-(``audiorole.models.lm.demo_lm``) follows the same scheme with N = the offline
+ids (its web demo maps a code to ``id - id(<|audio_0|>)``). The demo's SmolLM2
+(``audiorole.models.lm.smollm2``) gets the same tokens added, with N = the offline
 speech tokenizer's codebook size.
 """
 
@@ -50,7 +50,7 @@ class ChatVocab:
             index = tokenizer.convert_tokens_to_ids(token)
             if index is None or index == tokenizer.unk_token_id or tokenizer.convert_ids_to_tokens(index) != token:
                 raise AudioroleError(f"the LM tokenizer has no {token} token; use a GLM-4-Voice tokenizer "
-                                     "(audiorole.models.lm.load) or the demo one (audiorole.models.lm.demo_lm)")
+                                     "(audiorole.models.lm.load) or the demo's (audiorole.models.lm.smollm2)")
             ids[token] = index
         n_audio = count_audio_tokens(tokenizer)
         if n_audio == 0:

@@ -70,7 +70,7 @@ def check_wave(wave, what: str = "audio") -> np.ndarray:
 
 
 def resample(wave: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """soxr resampling (DESIGN §8: 2x faster than torchaudio here)."""
+    """soxr resampling (docs/design.md §8: 2x faster than torchaudio here)."""
     if int(from_rate) <= 0:
         raise TokenizerInputError(f"sample_rate={from_rate} is not a positive number of samples per second")
     if int(from_rate) == int(to_rate) or wave.size == 0:

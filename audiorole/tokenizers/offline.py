@@ -2,7 +2,7 @@
 
 GLM-4-Voice's WhisperVQ cannot be downloaded here, so the demo fits its own
 codebook on the dataset's audio. Codes come from an ASR encoder, not from
-log-mels, because k-means on log-mel stacks learned the speaker (DESIGN §10);
+log-mels, because k-means on log-mel stacks learned the speaker (docs/design.md §10);
 subtracting each utterance's mean feature removes more of the voice (see
 bench/tokenizer_quality.py for the figures).
 

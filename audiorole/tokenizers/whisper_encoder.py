@@ -1,6 +1,6 @@
 """Whisper encoder features at 12.5 Hz: log-mel → CTranslate2 encoder (50 Hz) → average pooling ×4.
 
-GLM-4-Voice quantises a Whisper encoder pooled ×4 (DESIGN §3); offline we use the
+GLM-4-Voice quantises a Whisper encoder pooled ×4 (docs/design.md §3); offline we use the
 shipped tiny.en (384-d, final encoder layer: CTranslate2 exposes no intermediate
 one). Whisper only ever saw 30 s inputs, so every window is zero-padded to 30 s
 (shorter inputs run but change the features) and the output is cut back to the

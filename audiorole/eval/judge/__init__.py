@@ -1,7 +1,8 @@
 """An LLM judge over any OpenAI-compatible ``/chat/completions`` API (CQ, CP and AQ by config).
 
-``JudgeClient`` sends one request per judgment with retries, a per-run call
-cap and an on-disk cache; ``PromptTemplate`` renders the prompts kept in
+``JudgeClient`` sends one request per judgment through the ``openai`` client
+(its retries, ``Retry-After`` and timeouts), with a per-run call cap and an
+on-disk cache; ``PromptTemplate`` renders the prompts kept in
 ``conf/eval/prompts``; ``parse_judgment`` reads the reply strictly. Nothing
 here raises into training: failures become counts.
 """

@@ -1,33 +1,31 @@
-"""OpenAI-compatible ``/chat/completions`` client for judging, built for long unattended runs.
+"""Judge requests to any OpenAI-compatible ``/chat/completions`` API through the ``openai`` client.
 
-- The API key is read from the environment variable *named* in config at each
-  request; the client stores only the name, so the key cannot reach a repr,
-  a config dump, a log line or the cache.
-- 429, 5xx, timeouts and connection errors are retried with exponential
-  backoff (``Retry-After`` wins when the server sends it); other 4xx are not.
-- ``max_calls`` caps the HTTP requests of this client's run; later judgments
-  are refused without a request and counted as ``capped``.
-- A reply that is not the JSON object the prompt asks for is counted as
-  malformed and asked once more; then the item is skipped.
-- ``judge`` never raises: every failure is a count in ``counts``.
+The ``openai`` package does the transport: timeouts, retries of 408/409/429/5xx and
+connection errors with jittered exponential backoff (0.5 s doubling up to 8 s), and a
+server's ``Retry-After`` (up to two minutes) in place of its own delay. Around it:
+
+- The API key is read from the environment variable *named* in config at each request
+  (the client gets a function, not a key), so the key cannot reach a repr, a config
+  dump, a log line or the cache. With the variable unset no ``Authorization`` is sent
+  (local servers need none).
+- ``max_calls`` caps the HTTP requests of this client's run, retries included; a request
+  past it is refused before it is sent and counted as ``capped``.
+- A reply that is not the JSON object the prompt asks for is counted as malformed and
+  asked once more; then the item is skipped.
+- Judgments are cached on disk (``cache.py``); ``judge`` never raises: every failure is
+  a count in ``counts``.
 """
 
-import email.utils
-import json
 import logging
 import os
 import threading
-import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 
 from audiorole.eval.judge.cache import JudgmentCache, request_key
-from audiorole.eval.judge.parse import Judgment, MalformedReply, parse_judgment, reply_content
+from audiorole.eval.judge.parse import Judgment, MalformedReply, parse_judgment
 from audiorole.utils.secrets import redact
 
 log = logging.getLogger(__name__)
-RETRYABLE = frozenset({408, 409, 425, 429})
 
 
 @dataclass
@@ -44,22 +42,20 @@ class JudgeCounts:
         return asdict(self)
 
 
-class _Failed(Exception):
-    """A request that will not succeed now (retries exhausted, 4xx, cap)."""
+class _CallCapReached(Exception):
+    """Raised from the HTTP request hook: not an HTTP error, so the client does not retry it."""
 
 
 class JudgeClient:
     def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
-                 timeout_s: float = 60.0, max_retries: int = 5, backoff_s: float = 1.0, max_backoff_s: float = 60.0,
-                 max_calls: int = 2000, malformed_retries: int = 1, cache_dir: str | None = None,
-                 temperature: float = 0.0, max_tokens: int = 300, json_mode: bool = False):
-        self.url = base_url.rstrip("/") + "/chat/completions"
+                 timeout_s: float = 60.0, max_retries: int = 5, max_calls: int = 2000, malformed_retries: int = 1,
+                 cache_dir: str | None = None, temperature: float = 0.0, max_tokens: int = 300,
+                 json_mode: bool = False):
+        self.base_url = base_url.rstrip("/")
         self.model = str(model)
         self.api_key_env = api_key_env or None
         self.timeout_s = float(timeout_s)
         self.max_retries = max(0, int(max_retries))
-        self.backoff_s = float(backoff_s)
-        self.max_backoff_s = float(max_backoff_s)
         self.max_calls = int(max_calls)
         self.malformed_retries = max(0, int(malformed_retries))
         self.cache = JudgmentCache(cache_dir)
@@ -68,11 +64,12 @@ class JudgeClient:
         self.json_mode = bool(json_mode)
         self.counts = JudgeCounts()
         self._lock = threading.Lock()
+        self._attempts = threading.local()  # HTTP requests of the current judgment, per worker thread
         self._warned_no_key = False
-        self._sleep = time.sleep  # replaced in tests to observe the backoff schedule
+        self._openai = None
 
     def __repr__(self) -> str:
-        return f"JudgeClient(url={self.url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+        return f"JudgeClient(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
 
     @property
     def name(self) -> str:
@@ -81,6 +78,8 @@ class JudgeClient:
     # -- public ------------------------------------------------------------------
     def judge(self, messages: list[dict], scale: tuple[int, int]) -> Judgment | None:
         """The parsed judgment, from the cache or the server; ``None`` (and a count) on any failure."""
+        import openai
+
         try:
             key = request_key(self.model, messages, scale)
             cached = self.cache.get(key)
@@ -88,17 +87,19 @@ class JudgeClient:
                 self._count("cache_hits")
                 return cached
             for _ in range(1 + self.malformed_retries):
-                text = self._request(messages)
                 try:
-                    judgment = parse_judgment(reply_content(text), *scale)
+                    judgment = parse_judgment(self._request(messages), *scale)
                 except MalformedReply as e:
                     self._count("malformed")
                     log.warning("judge %s: malformed reply (%s)", self.model, e)
                     continue
                 self.cache.put(key, self.model, judgment)
                 return judgment
-        except _Failed:
+        except _CallCapReached:
             pass
+        except openai.APIError as e:  # status, timeout and connection errors after the client's retries
+            self._count("errors")
+            log.warning("judge %s: giving up: %s", self.model, self._scrub(_describe(e)))
         except Exception as e:  # a judge must never stop training; the count says it happened
             self._count("errors")
             log.warning("judge %s: %s", self.model, self._scrub(f"{type(e).__name__}: {e}"))
@@ -107,80 +108,68 @@ class JudgeClient:
 
     # -- HTTP --------------------------------------------------------------------
     def _request(self, messages: list[dict]) -> str:
-        body = {"model": self.model, "messages": messages, "temperature": self.temperature,
-                "max_tokens": self.max_tokens}
-        if self.json_mode:
-            body["response_format"] = {"type": "json_object"}
-        data = json.dumps(body).encode("utf-8")
-        for attempt in range(self.max_retries + 1):
-            with self._lock:
-                if self.counts.calls >= self.max_calls:
-                    self.counts.capped += 1
-                    raise _Failed()
-                self.counts.calls += 1
-            status, retry_after, text = self._post(data)
-            if status is not None and 200 <= status < 300:
-                return text
-            retryable = status is None or status in RETRYABLE or status >= 500
-            what = f"HTTP {status}" if status is not None else text
-            if not retryable or attempt == self.max_retries:
-                self._count("errors")
-                log.warning("judge %s: giving up after %d request(s): %s", self.model, attempt + 1,
-                            self._scrub(what if status is None else f"{what} {text[:200]}"))
-                raise _Failed()
-            self._count("retries")
-            delay = retry_after if retry_after is not None else self.backoff_s * 2 ** attempt
-            self._sleep(min(max(delay, 0.0), self.max_backoff_s))
-        raise _Failed()  # unreachable: the loop returns or raises
+        """``choices[0].message.content`` of one completion (the client retries inside)."""
+        extra = {"response_format": {"type": "json_object"}} if self.json_mode else {}
+        if not self._api_key():
+            import openai
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            elif not self._warned_no_key:
-                self._warned_no_key = True
-                log.warning("judge: environment variable %s is not set; sending requests without a key",
-                            self.api_key_env)
-        return headers
-
-    def _post(self, data: bytes) -> tuple[int | None, float | None, str]:
-        """(status or None for no response, Retry-After seconds or None, body or error text)."""
-        request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+            extra["extra_headers"] = {"Authorization": openai.omit}
+        self._attempts.n = 0
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status, None, response.read().decode("utf-8", errors="replace")
-        except urllib.error.HTTPError as e:
-            try:
-                text = e.read().decode("utf-8", errors="replace")
-            except Exception:
-                text = ""
-            return e.code, _retry_after(e.headers.get("Retry-After") if e.headers else None), text
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            return None, None, f"{type(reason).__name__}: {reason}"
+            completion = self._client().chat.completions.create(
+                model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                **extra)
+        except ValueError as e:  # a 200 whose body is not JSON (a proxy's error page)
+            raise MalformedReply(f"response body is not JSON ({e})") from None
+        finally:
+            self._count("retries", max(0, self._attempts.n - 1))
+        try:
+            content = completion.choices[0].message.content
+        except (AttributeError, IndexError, TypeError):
+            raise MalformedReply("response is not a chat completion (no choices[0].message.content)") from None
+        if not isinstance(content, str):
+            raise MalformedReply("message content is not text")
+        return content
+
+    def _client(self):
+        with self._lock:
+            if self._openai is None:
+                import httpx2
+                import openai
+
+                http = httpx2.Client(timeout=self.timeout_s, event_hooks={"request": [self._on_request]})
+                self._openai = openai.OpenAI(base_url=self.base_url, api_key=self._api_key, timeout=self.timeout_s,
+                                             max_retries=self.max_retries, http_client=http)
+            return self._openai
+
+    def _on_request(self, request) -> None:
+        """Every HTTP attempt, retries included, passes here: the call cap and the counts."""
+        with self._lock:
+            if self.counts.calls >= self.max_calls:
+                self.counts.capped += 1
+                raise _CallCapReached()
+            self.counts.calls += 1
+        self._attempts.n += 1
+
+    def _api_key(self) -> str:
+        """Called by the client at each request; '' sends no Authorization header."""
+        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        if not key and self.api_key_env and not self._warned_no_key:
+            self._warned_no_key = True
+            log.warning("judge: environment variable %s is not set; sending requests without a key", self.api_key_env)
+        return key
 
     # -- helpers -----------------------------------------------------------------
-    def _count(self, field: str) -> None:
+    def _count(self, field: str, n: int = 1) -> None:
         with self._lock:
-            setattr(self.counts, field, getattr(self.counts, field) + 1)
+            setattr(self.counts, field, getattr(self.counts, field) + n)
 
     def _scrub(self, text: str) -> str:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         return redact(text, {key} if key else set())
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+def _describe(error) -> str:
+    status = getattr(error, "status_code", None)
+    body = getattr(getattr(error, "response", None), "text", "") if status is not None else ""
+    return f"HTTP {status} {body[:200]}" if status is not None else f"{type(error).__name__}: {error}"

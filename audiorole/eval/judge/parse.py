@@ -49,13 +49,3 @@ def parse_judgment(text: str, low: int, high: int) -> Judgment:
         raise MalformedReply("reason is not a string")
     return Judgment(score=score, reason=reason)
 
-
-def reply_content(response_text: str) -> str:
-    """``choices[0].message.content`` of a chat-completions response body."""
-    try:
-        content = json.loads(response_text)["choices"][0]["message"]["content"]
-    except (json.JSONDecodeError, KeyError, IndexError, TypeError):
-        raise MalformedReply("response is not a chat completion (no choices[0].message.content)") from None
-    if not isinstance(content, str):
-        raise MalformedReply("message content is not text")
-    return content

@@ -4,6 +4,7 @@ ground_truth.py      the reference clips themselves (the ceiling)
 acoustic_decoder.py  a character's decoder re-synthesising each item's speech tokens; pointed at
                      another character's decoder it is the "other character" baseline
 untrained.py         the same architecture, randomly initialised (the "base" baseline)
+reply_folder.py      replies another system wrote into a folder (<item id>.wav, optional .txt)
 loading.py           decoders and vocoders from exported dirs or Lightning checkpoints
 
 Systems are listed in config (``conf/systems/``) as ``_target_``s, so a new one (the semantic
@@ -12,6 +13,7 @@ stage's LLM + decoder) is a new config file, not a change to ``evaluate.py``.
 
 from .acoustic_decoder import AcousticDecoder
 from .ground_truth import GroundTruth
+from .reply_folder import ReplyFolder
 from .untrained import UntrainedDecoder
 
-__all__ = ["AcousticDecoder", "GroundTruth", "UntrainedDecoder"]
+__all__ = ["AcousticDecoder", "GroundTruth", "ReplyFolder", "UntrainedDecoder"]

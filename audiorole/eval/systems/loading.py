@@ -111,14 +111,15 @@ def load_decoder(source: str | Path, device: str = "cpu"):
 
 
 def load_vocoder(vocoder: str | Path | None, decoder_source: str | Path | None, device: str = "cpu"):
-    """The vocoder to use: ``vocoder`` when given, else the one exported beside the decoder, else None (Griffin-Lim).
+    """The vocoder to use: ``vocoder`` when given (an artifact, or a public checkpoint such as GLM-4-Voice's decoder
+    folder / ``hift.pt``), else the one exported beside the decoder, else None (Griffin-Lim).
 
     Returns (vocoder or None, a label for reports).
     """
     from audiorole.models.vocoder.vocoder import Vocoder
 
     if vocoder is not None:
-        return Vocoder.load(vocoder, map_location=device).for_inference(), str(vocoder)
+        return Vocoder.from_path(vocoder, map_location=device), str(vocoder)
     if decoder_source is not None:
         beside = Path(decoder_source) / VOCODER_SUBDIR
         if (beside / VOCODER_CONFIG).is_file():

@@ -24,7 +24,8 @@ def _plain_config(config) -> dict:
 class UntrainedDecoder(AcousticDecoder):
     """``like``: a decoder (dir or .ckpt; a mapping takes its first) whose architecture to copy;
     else ``config``: FlowDecoder arguments (e.g. ``${model.decoder}``). ``init_seed`` fixes the
-    random weights. ``vocoder``: a vocoder dir, else Griffin-Lim.
+    random weights. ``vocoder``: a vocoder dir, else the one exported beside ``like`` (so the
+    trained and untrained rows differ only in the decoder), else Griffin-Lim.
     """
 
     def __init__(self, like: str | Path | Mapping | None = None, config: Mapping | None = None,
@@ -50,7 +51,7 @@ class UntrainedDecoder(AcousticDecoder):
             with torch.random.fork_rng(devices=[]):  # the same weights every time, global RNG untouched
                 torch.manual_seed(self.init_seed)
                 decoder = FlowDecoder.from_config(self.config).to(self.device).eval()
-            vocoder, label = load_vocoder(self.vocoder_path, None, self.device)
+            vocoder, label = load_vocoder(self.vocoder_path, self.like, self.device)
             self._loaded[source] = (decoder, vocoder, label)
         return self._loaded[source]
 

@@ -1,9 +1,9 @@
 """FlowDecoder: speech tokens -> 80-bin log-mel, trained from scratch per character.
 
 encoder (tokens -> mu at the mel rate) + conditional flow matching whose estimator sees
-[x_t, mu, prefix mel]. No speaker embedding: the voice lives in the weights (DESIGN §3).
+[x_t, mu, prefix mel]. No speaker embedding: the voice lives in the weights (docs/design.md §3).
 Both the flow loss and an L1 "prior" loss of mu against the target are returned, so the
-flow's value over the encoder's direct prediction is measured, not assumed (DESIGN §10).
+flow's value over the encoder's direct prediction is measured, not assumed (docs/design.md §10).
 
 The exported artifact is a directory with ``config.json`` and ``model.safetensors``;
 ``FlowDecoder.load`` needs only torch and this package.

@@ -1,1 +1,1 @@
-"""The speech LLM: loading GLM-4-Voice (``load``), a tiny demo GLM (``demo_lm``), LoRA (``lora``) and generation (``generate``)."""
+"""The speech LLM: loading GLM-4-Voice (``load``), the demo's SmolLM2 (``smollm2``), LoRA (``lora``) and generation (``generate``)."""

@@ -78,8 +78,33 @@ class GenerationSettings:
     seed: int = 0
 
 
+class AudioCodeStreamer:
+    """A transformers streamer: calls ``on_code(code)`` for each speech code the moment it is generated,
+    so speech can be synthesised while the reply is still being written (``audiorole.models.streaming``)."""
+
+    def __init__(self, vocab: ChatVocab, on_code, audio_limit: int | None = None):
+        self.vocab, self.on_code = vocab, on_code
+        self.limit = vocab.n_audio if audio_limit is None else min(vocab.n_audio, int(audio_limit))
+        self.prompt_seen = False
+        self.generated = 0  # tokens generated so far (text and speech)
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # generate() hands over the prompt first
+            self.prompt_seen = True
+            return
+        for index in value.reshape(-1).tolist():
+            self.generated += 1
+            code = index - self.vocab.audio_offset
+            if self.vocab.is_audio(index) and code < self.limit:
+                self.on_code(code)
+
+    def end(self) -> None:
+        pass
+
+
 def generate_reply(model, vocab: ChatVocab, prompt_ids: list[int], settings: GenerationSettings | None = None,
-                   audio_limit: int | None = None) -> tuple[list[int], ReplyParts]:
+                   audio_limit: int | None = None, streamer: AudioCodeStreamer | None = None
+                   ) -> tuple[list[int], ReplyParts]:
     """The generated ids (prompt excluded) and their split into text ids and speech codes."""
     from transformers import LogitsProcessorList
 
@@ -99,7 +124,7 @@ def generate_reply(model, vocab: ChatVocab, prompt_ids: list[int], settings: Gen
         out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                              max_new_tokens=settings.max_new_tokens, eos_token_id=list(vocab.stop),
                              pad_token_id=vocab.end_of_text, logits_processor=LogitsProcessorList([constraint]),
-                             **sampling)
+                             streamer=streamer, **sampling)
     model.train(was_training)
     generated = out[0, len(prompt_ids):].tolist()
     return generated, split_reply(generated, vocab, codebook_size=audio_limit)

@@ -1,5 +1,11 @@
 """LoRA on the speech LLM with peft: wrap, check what trains, save adapters only, merge and export.
 
+Rows a loader added to the vocabulary (a small LM taught the chat and audio tokens,
+``audiorole.models.lm.smollm2``) have no pretrained value, so they train too: a loader
+lists their ids on the model (``NEW_TOKEN_IDS``) and they become peft trainable tokens
+(``trainable_token_indices``: a delta for those rows only, shared by tied input and output
+embeddings, saved in the adapter), never the whole embedding matrix.
+
 An adapter folder is peft's (``adapter_config.json`` + ``adapter_model.safetensors``)
 plus ``base.yaml``, the config node that loads the base model (so
 ``python -m audiorole.reply --adapter DIR`` can rebuild it), the tokenizer, and
@@ -14,15 +20,21 @@ from pathlib import Path
 from audiorole.errors import AudioroleError
 from audiorole.models.lm.folders import atomic_dir
 
-ADAPTER_MARK = "lora_"   # peft names every adapter parameter lora_A / lora_B / lora_embedding_*
+ADAPTER_MARKS = ("lora_", "trainable_tokens_")  # peft's names: lora_A / lora_B / lora_embedding_*, token deltas
+NEW_TOKEN_IDS = "audiorole_new_token_ids"  # model attribute set by a loader that added vocabulary rows
 BASE_CONFIG = "base.yaml"
 CHAT_CONFIG = "chat.json"
 
 
 def apply_lora(model, lora_config):
-    """Wrap ``model`` with a ``peft.LoraConfig``; only the adapters train."""
+    """Wrap ``model`` with a ``peft.LoraConfig``; only the adapters (and rows the loader added) train."""
+    import dataclasses
+
     from peft import get_peft_model
 
+    new_ids = list(getattr(model, NEW_TOKEN_IDS, None) or [])
+    if new_ids:
+        lora_config = dataclasses.replace(lora_config, trainable_token_indices=new_ids)
     peft_model = get_peft_model(model, lora_config)
     assert_only_adapters_train(peft_model)
     return peft_model
@@ -36,13 +48,13 @@ def assert_only_adapters_train(model) -> None:
     names = trainable_names(model)
     if not names:
         raise AudioroleError("LoRA left nothing to train: model.lora.target_modules matched no layer of this LM")
-    wrong = [n for n in names if ADAPTER_MARK not in n]
+    wrong = [n for n in names if not is_adapter_key(n)]
     if wrong:
         raise AudioroleError(f"base weights would train ({wrong[:3]}...); keep model.lora.modules_to_save empty")
 
 
 def is_adapter_key(key: str) -> bool:
-    return ADAPTER_MARK in key
+    return any(mark in key for mark in ADAPTER_MARKS)
 
 
 def adapter_state(state_dict: dict) -> dict:

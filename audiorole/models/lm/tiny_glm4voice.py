@@ -162,6 +162,12 @@ def write_tiny_checkpoint(out: str | Path, *, num_layers: int = 2, hidden_size: 
     total = sum(t.numel() * t.element_size() for t in state.values())
     (out / INDEX).write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
 
+    write_tokenizer_files(out, ranks, specials)
+    return out
+
+
+def write_tokenizer_files(out: Path, ranks: dict[bytes, int], specials: dict[str, int]) -> None:
+    """``tokenizer.model`` (tiktoken ranks) and ``tokenizer_config.json`` (special/audio ids) as published."""
     (out / TOKENIZER_MODEL).write_bytes(b"".join(base64.b64encode(t) + b" %d\n" % r for t, r in ranks.items()))
     added = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
                       "special": not t.startswith("<|audio_")} for t, i in specials.items()}
@@ -170,4 +176,3 @@ def write_tiny_checkpoint(out: str | Path, *, num_layers: int = 2, hidden_size: 
         "clean_up_tokenization_spaces": False, "do_lower_case": False, "eos_token": "<|endoftext|>",
         "model_max_length": 8192, "pad_token": "<|endoftext|>", "padding_side": "left", "remove_space": False,
         "tokenizer_class": "ChatGLM4Tokenizer"}, indent=2))
-    return out

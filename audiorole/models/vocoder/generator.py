@@ -1,4 +1,4 @@
-"""HiFi-GAN generator: 80-bin log-mel -> waveform at hop 256 (DESIGN §3).
+"""HiFi-GAN generator: 80-bin log-mel -> waveform at hop 256 (docs/design.md §3).
 
 Module and parameter names follow the public HiFi-GAN layout (``conv_pre``,
 ``ups.N``, ``resblocks.N.convs1.M``, ``conv_post``) so public generator
@@ -89,14 +89,19 @@ PRESETS: dict[str, GeneratorConfig] = {
 }
 
 
-def resolve_config(config: GeneratorConfig | dict | str) -> GeneratorConfig:
-    if isinstance(config, GeneratorConfig):
+def resolve_preset(config, presets: dict, config_cls: type):
+    """A config instance as is, a preset by name, or a config from a dict of fields."""
+    if isinstance(config, config_cls):
         return config
     if isinstance(config, str):
-        if config not in PRESETS:
-            raise ValueError(f"unknown generator preset {config!r}; choose one of {sorted(PRESETS)}")
-        return PRESETS[config]
-    return GeneratorConfig.from_dict(dict(config))
+        if config not in presets:
+            raise ValueError(f"unknown {config_cls.__name__} preset {config!r}; choose one of {sorted(presets)}")
+        return presets[config]
+    return config_cls.from_dict(dict(config))
+
+
+def resolve_config(config: GeneratorConfig | dict | str) -> GeneratorConfig:
+    return resolve_preset(config, PRESETS, GeneratorConfig)
 
 
 def _padding(kernel: int, dilation: int = 1) -> int:
@@ -182,11 +187,16 @@ class Generator(nn.Module):
 
     def remove_weight_norm(self) -> "Generator":
         """Fold weight norm into plain weights for inference; outputs are unchanged."""
-        for m in self.modules():
-            if parametrize.is_parametrized(m, "weight"):
-                parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+        fold_weight_norm(self)
         self.has_weight_norm = False
         return self
+
+
+def fold_weight_norm(module: nn.Module) -> None:
+    """Replace every weight-norm parametrization under ``module`` by its plain weight."""
+    for m in module.modules():
+        if parametrize.is_parametrized(m, "weight"):
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
 
 
 def count_parameters(module: nn.Module) -> int:

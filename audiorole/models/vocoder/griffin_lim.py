@@ -2,7 +2,7 @@
 
 A thin module around ``audiorole.audio.mel.griffin_lim``, which inverts that
 module's own mel definition (deterministic zero-phase start). Worse and slower
-than a trained vocoder (DESIGN §10), but needs no weights.
+than a trained vocoder (docs/design.md §10), but needs no weights.
 """
 
 from __future__ import annotations

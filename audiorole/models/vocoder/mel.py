@@ -1,7 +1,7 @@
 """The vocoder's view of the acoustic stage's log-mel.
 
 The definition itself lives in ``audiorole.audio.mel`` (HiFi-GAN / CosyVoice
-recipe, DESIGN §3), shared with the decoder so the two can never drift.
+recipe, docs/design.md §3), shared with the decoder so the two can never drift.
 ``MelConfig`` is that definition's parameters as a value, so an artifact can
 record which mel its vocoder inverts.
 """

@@ -40,16 +40,26 @@ def read_generator_state(path: str | Path) -> dict[str, torch.Tensor]:
     return obj
 
 
-def to_parametrized_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename old-style ``weight_g``/``weight_v`` to the parametrization names we use."""
+def rename_suffixes(state: dict[str, torch.Tensor], mapping: dict[str, str]) -> dict[str, torch.Tensor]:
+    """Each key ending in a ``mapping`` key gets that ending replaced; order kept."""
     out = {}
     for k, v in state.items():
-        for old, new in _OLD_TO_NEW.items():
+        for old, new in mapping.items():
             if k.endswith(old):
                 k = k[: -len(old)] + new
                 break
         out[k] = v
     return out
+
+
+def to_parametrized_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename old-style ``weight_g``/``weight_v`` to the parametrization names we use."""
+    return rename_suffixes(state, _OLD_TO_NEW)
+
+
+def to_old_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Our parametrization names -> old-style ``weight_g``/``weight_v`` (the layout public files use)."""
+    return rename_suffixes(state, {new: old for old, new in _OLD_TO_NEW.items()})
 
 
 def has_weight_norm(state: dict[str, torch.Tensor]) -> bool:
