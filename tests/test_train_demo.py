@@ -30,3 +30,20 @@ def test_train_acoustic_demo_end_to_end(tmp_path, demo_prepared):
     trained_on = json.loads((run / "decoder" / "trained_on.json").read_text())
     assert trained_on["selection"]["metric"] == "val/select" and trained_on["split_fingerprint"]
     assert list((run / "samples").glob("epoch_*/*.wav")), "ARP-Eval wrote no audio samples"
+
+
+def test_resume_from_last_ckpt_in_a_new_run(tmp_path, demo_prepared):
+    """`python train.py ... ckpt_path=<run>/checkpoints/last.ckpt` (README) carries on to more epochs, no traceback."""
+    common = [sys.executable, str(ROOT / "train.py"), "stage=acoustic", "character=june", "logger=csv",
+              f"paths.data_dir={demo_prepared[0]}", f"paths.log_dir={tmp_path}/logs", "trainer.check_val_every_n_epoch=1"]
+    first = subprocess.run(common + ["trainer.max_epochs=1"], capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    [run] = (tmp_path / "logs" / "train" / "runs").iterdir()
+    again = subprocess.run(common + ["trainer.max_epochs=2", f"ckpt_path={run}/checkpoints/last.ckpt"],
+                           capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr[-3000:]
+    import json
+
+    resumed = max((tmp_path / "logs" / "train" / "runs").iterdir())
+    record = json.loads((resumed / "run.json").read_text())
+    assert record["status"] == "ok" and "test/ap" in record["metrics"]
