@@ -19,7 +19,7 @@ import torch
 
 from audiorole.asr.wer import wer
 from audiorole.audio.decode import load_audio
-from audiorole.data.acoustic_split import character_cuts, load_cuts
+from audiorole.data.replies import character_cuts, load_cuts
 from audiorole.eval.backends.asr_whisper import WhisperTranscriber
 from audiorole.eval.backends.quality_dnsmos import DNSMOSQuality
 from audiorole.eval.eval_set import enrollment_clips

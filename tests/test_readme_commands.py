@@ -31,6 +31,8 @@ OTHER_ENTRY_POINTS = {
     "audiorole.prep.merge": "tests/test_prep_merge.py::test_shards_then_merge",
     "audiorole.prep.truth_eval": "tests/test_prep_demo.py::test_demo_meets_the_quality_targets",
     "bench/semantic_memory.py": "tests/test_bench_semantic_memory.py",
+    "audiorole.benchmark": "tests/test_benchmark.py",
+    "audiorole.listening_test": "tests/test_listening_test.py",
 }
 
 
@@ -137,11 +139,11 @@ def test_the_demo_commands_run_and_agree(tmp_path, demo_prepared):
     [run] = (tmp_path / "logs" / "train" / "runs").iterdir()
     trained = json.loads((run / "run.json").read_text())["metrics"]
     record = json.loads((run / "decoder" / "trained_on.json").read_text())
-    assert record["selection"]["metric"] == "val/ap" and record["character"] == "mara"
+    assert record["selection"]["metric"] == "val/select" and record["character"] == "otis"
     assert {"val/ap", "test/ap", "test/aq"} <= set(trained)
 
-    # `python evaluate.py character=mara decoder=logs/train/runs/<run>/decoder`
-    _run(tmp_path, demo_data, "evaluate.py", "character=mara", f"decoder={run / 'decoder'}")
+    # `python evaluate.py character=otis decoder=logs/train/runs/<run>/decoder`
+    _run(tmp_path, demo_data, "evaluate.py", "character=otis", f"decoder={run / 'decoder'}")
     # `python evaluate.py characters=all "systems=[ground_truth,untrained]"`
     _run(tmp_path, demo_data, "evaluate.py", "characters=all", "systems=[ground_truth,untrained]")
     first, baselines = sorted((tmp_path / "logs" / "evaluate" / "runs").iterdir())

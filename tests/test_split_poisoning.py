@@ -2,9 +2,8 @@
 
 A copy of a prepared dataset has its test replies' audio (clips and episode spans) and
 text replaced by garbage. Checkpoint selection (tiny acoustic fits with ARP-Eval on dev),
-CP's training lines, the offline tokenizer's fit and the demo LM's vocabulary come out
-the same on both. The same garbage in dev replies does change the selection, so the
-comparison can fail.
+CP's training lines and the offline tokenizer's fit come out the same on both. The same
+garbage in dev replies does change the selection, so the comparison can fail.
 """
 
 import functools
