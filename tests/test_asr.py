@@ -179,6 +179,14 @@ def test_wer_normalisation():
     assert wer("", "") == 0.0 and wer("...", "hello") == 1.0
 
 
+def test_cer_uses_the_same_normalisation():
+    from audiorole.asr.wer import cer
+
+    assert cer("Seven ships, Captain!", "seven ships captain") == 0.0
+    assert cer("the cat", "the bat") == pytest.approx(1 / 7)  # one of seven characters (the space counts)
+    assert cer("the cat", "") == 1.0 and cer("", "") == 0.0 and cer("", "x") == 1.0
+
+
 DEMO = Path(__file__).resolve().parents[1] / "audiorole" / "demo" / "series"
 
 
