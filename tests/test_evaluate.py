@@ -34,7 +34,7 @@ def decoder_dir(tmp_path_factory):
 def test_default_systems_compose_and_build(make_cfg, decoder_dir):
     cfg = make_cfg([f"decoder={decoder_dir}"], config_name="evaluate")
     assert list(cfg.systems) == ["ground_truth", "untrained", "decoder"]
-    assert list(cfg.characters) == ["mara"] and cfg.return_metric == "decoder/ap"
+    assert list(cfg.characters) == ["otis"] and cfg.return_metric == "decoder/ap"
     assert cfg.eval._target_.endswith("ARPEvaluator")
     check_required(cfg)
     systems = instantiate_group(cfg.systems)
@@ -54,7 +54,7 @@ def test_other_character_is_named_and_its_keys_are_required(make_cfg, decoder_di
     cfg = make_cfg(["systems=[ground_truth,other_character]"], config_name="evaluate")
     with pytest.raises(ConfigError, match="systems.other_character.source, systems.other_character.voice"):
         check_required(cfg)
-    cfg = make_cfg(["systems=[other_character]", "systems.other_character.voice=otis",
+    cfg = make_cfg(["character=mara", "systems=[other_character]", "systems.other_character.voice=otis",
                     f"systems.other_character.source={decoder_dir}"], config_name="evaluate")
     [system] = instantiate_group(cfg.systems)
     assert system.name == "decoder:otis→mara" and system.voice == "otis"
