@@ -8,7 +8,9 @@ Each condition (``clean``, ``TYPE:SNR``, ``TYPE:SNR:RT60``, ``rt:RT60``; see
 ground truth. ``clean`` is the shipped series itself. Every variant is prepared
 with the offline pipeline (hydra overrides after ``--`` apply to all of them) and
 scored by ``audiorole.prep.truth_eval``; the table (Markdown) has DER per
-episode, attribution precision and recall, WER and kept minutes. Variants and
+episode (collar 0.25), attribution precision of kept replies and recall of the
+cast's truth turns, WER over all truth utterances (each episode's whole
+transcript against its whole script) and kept minutes. Variants and
 prepared datasets are reused from ``--work`` when their inputs did not change
 (the pipeline's step cache), so adding a condition only costs that condition.
 """
@@ -56,15 +58,32 @@ def kept_minutes(prepared: Path) -> float:
     return sum(r["end"] - r["start"] for r in rows) / 60
 
 
-def row(label: str, report: dict, minutes: float) -> dict:
-    """One table row from a ``truth_eval`` report."""
+def transcript_wer(prepared: Path, truth_dir: Path) -> float | None:
+    """WER of each episode's whole transcript (every turn, any speaker) against its whole script."""
+    from audiorole.asr.wer import wer
+
+    refs, hyps = [], []
+    for script in sorted(truth_dir.glob("*.script.jsonl")):
+        episode = script.name.split(".")[0]
+        runs = sorted((prepared / "work" / "transcribe" / episode).glob("*/turns.json"), key=lambda p: p.stat().st_mtime)
+        if not runs:
+            continue
+        utts = [json.loads(line) for line in script.read_text().splitlines() if line.strip()]
+        turns = json.loads(runs[-1].read_text())  # the latest run's
+        refs.append(" ".join(u["text"] for u in sorted(utts, key=lambda u: u["start"])))
+        hyps.append(" ".join(t.get("text") or "" for t in sorted(turns, key=lambda t: t["start"])))
+    return wer(refs, hyps) if refs else None
+
+
+def row(label: str, report: dict, minutes: float, wer_all: float | None) -> dict:
+    """One table row from a ``truth_eval`` report (and the whole-transcript WER when it has none)."""
     if "by_regime" in report:  # the report scored over all truth (per subtitle regime)
         der = {ep: v["der"] for ep, v in report["episodes"].items()}
         scores = report["by_regime"]["all"]
         precision, recall, wer = scores["precision_kept"], scores["recall_kept"], scores["wer_all"]
         replies = scores["replies_kept"]
-    else:  # kept replies only
-        der, precision, recall, wer = report["der"], report["attribution_accuracy"], None, report["wer"]
+    else:  # scored over kept replies only
+        der, precision, recall, wer = report["der"], report["attribution_accuracy"], None, wer_all
         replies = report["replies"]
     return {"condition": label, "der": der, "precision": precision, "recall": recall, "wer": wer,
             "replies": replies, "kept_minutes": minutes}
@@ -76,7 +95,7 @@ def _pct(x) -> str:
 
 def markdown(rows: list[dict]) -> str:
     episodes = sorted({ep for r in rows for ep in r["der"]})
-    head = ["condition", *(f"DER {ep} %" for ep in episodes), "precision %", "recall %", "WER %", "replies", "kept min"]
+    head = ["condition", *(f"DER {ep} %" for ep in episodes), "precision %", "recall %", "WER all %", "replies", "kept min"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["condition"], *(_pct(r["der"].get(ep)) for ep in episodes), _pct(r["precision"]),
@@ -110,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         prepared = prepare_variant(series, condition.label, args.work, overrides)
         report = evaluate_against_truth(prepared, series / "truth")
         (args.work / condition.label / "truth_eval.json").write_text(json.dumps(report, indent=2))
-        rows.append(row(condition.label, report, kept_minutes(prepared)))
+        rows.append(row(condition.label, report, kept_minutes(prepared), transcript_wer(prepared, series / "truth")))
         print(markdown(rows[-1:]), flush=True)
     table = markdown(rows)
     if args.out:
