@@ -47,7 +47,8 @@ def _tokens_from_args(args) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m audiorole.speak", description=__doc__.splitlines()[0])
-    parser.add_argument("--decoder", required=True, help="exported decoder directory (config.json + model.safetensors)")
+    parser.add_argument("--decoder", required=True,
+                        help="decoder directory (config.yaml + flow.pt): a run's decoder/ or the public glm-4-voice-decoder")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--tokens", help=".npy file of int codes")
     source.add_argument("--audio", help="audio file whose content to speak (tokenized with --tokenizer)")
@@ -62,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from audiorole.models.flow.decoder import FlowDecoder
 
-        if not (Path(args.decoder) / "config.json").is_file():
-            raise AudioroleError(f"{args.decoder}: not an exported decoder (no config.json); pass a run's decoder/ folder")
-        decoder = FlowDecoder.load(args.decoder).eval()
+        decoder = FlowDecoder.load(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
         vocoder = None
         vocoder_dir = args.vocoder or (Path(args.decoder) / "vocoder" if (Path(args.decoder) / "vocoder" / "vocoder.json").is_file() else None)
         if vocoder_dir:

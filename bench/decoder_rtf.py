@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from audiorole.audio.mel import griffin_lim
 from audiorole.models.flow.decoder import FlowDecoder
@@ -24,9 +23,11 @@ CONF = Path(__file__).resolve().parents[1] / "conf" / "model" / "flow"
 
 
 def decoder(name: str) -> FlowDecoder:
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"))
-    cfg.pop("_target_")
-    return FlowDecoder(**cfg).eval()
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):  # tiny.yaml extends glm4voice.yaml
+        cfg = compose(name)
+    return FlowDecoder.from_config(cfg).eval()
 
 
 def best_of(fn, repeats: int) -> float:

@@ -8,9 +8,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from audiorole.models.glm4voice_flow import hyperpyyaml
-from audiorole.models.glm4voice_flow.config import build_flow
-from audiorole.models.glm4voice_flow.load import FlowLoadError, load_flow
+from audiorole.models.flow import hyperpyyaml
+from audiorole.models.flow.config import build_flow
+from audiorole.models.flow.decoder import load_flow
+from audiorole.models.flow.load import FlowLoadError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "glm4voice_flow"
 

@@ -1,4 +1,4 @@
-"""Load GLM-4-Voice's public flow (``config.yaml`` + ``flow.pt``) into our implementation, strictly.
+"""Read a decoder folder (``config.yaml`` + ``flow.pt``) and load its weights strictly.
 
 ``source`` is a local folder (the hub folder ``THUDM/glm-4-voice-decoder`` as downloaded) or a hub
 id, fetched with ``huggingface_hub`` (``HF_TOKEN`` from the environment) where the hub is reachable.
@@ -11,9 +11,8 @@ from pathlib import Path
 import torch
 
 from audiorole.errors import AudioroleError
-from audiorole.models.glm4voice_flow import hyperpyyaml
-from audiorole.models.glm4voice_flow.config import build_flow, merge_config
-from audiorole.models.glm4voice_flow.flow import MaskedDiffWithXvec
+from audiorole.models.flow import hyperpyyaml
+from audiorole.models.flow.flow import MaskedDiffWithXvec
 from audiorole.utils.hub import local_or_hub
 
 CONFIG_FILE = "config.yaml"
@@ -67,21 +66,12 @@ def load_state(flow: MaskedDiffWithXvec, state: dict, where: str) -> MaskedDiffW
     return flow
 
 
-def load_flow(source: str | Path = HUB_ID, device: str | torch.device = "cpu",
-              config: dict | None = None) -> MaskedDiffWithXvec:
-    """The flow of a GLM-4-Voice-style decoder folder, weights loaded strictly, in eval mode.
-
-    ``config`` (a partial nested config) overrides what the folder's ``config.yaml`` says, e.g.
-    ``{"prior_loss_weight": 1.0}`` for fine-tuning.
-    """
-    folder = resolve_source(source)
-    weights = folder / WEIGHTS_FILE
-    if not weights.is_file():
-        raise FlowLoadError(f"{weights}: missing; the decoder folder needs {WEIGHTS_FILE} (and {CONFIG_FILE})")
-    flow = build_flow(merge_config(read_flow_config(folder), config))
+def read_weights(path: Path) -> dict:
+    """A ``flow.pt`` state dict, read without unpickling code (``weights_only``)."""
+    if not path.is_file():
+        raise FlowLoadError(f"{path}: missing; the decoder folder needs {WEIGHTS_FILE} (and {CONFIG_FILE})")
     try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise FlowLoadError(f"{weights}: not a torch state dict ({type(err).__name__}); pass the public flow.pt") from None
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    return load_state(flow, state, str(weights)).to(device).eval()
+        raise FlowLoadError(f"{path}: not a torch state dict ({type(err).__name__}); pass the public {WEIGHTS_FILE}") from None
+    return state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiorole.models.glm4voice_flow.masks import lengths_to_mask
+from audiorole.models.flow.masks import lengths_to_mask
 
 
 class InterpolateRegulator(nn.Module):

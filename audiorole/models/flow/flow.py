@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiorole.models.glm4voice_flow.masks import lengths_to_mask
+from audiorole.models.flow.masks import lengths_to_mask
 
 MEL_FEAT_CONF = {"n_fft": 1024, "num_mels": 80, "sampling_rate": 22050, "hop_size": 256, "win_size": 1024,
                  "fmin": 0, "fmax": 8000}

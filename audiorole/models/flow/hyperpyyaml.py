@@ -78,3 +78,24 @@ def load(text: str) -> dict:
     if not isinstance(data, dict):
         raise ValueError("a HyperPyYAML config must be a mapping at the top level")
     return _resolve(data, data)
+
+
+class Tagged(dict):
+    """A mapping written with a HyperPyYAML tag, e.g. ``Tagged("!new:pkg.Cls", kw)`` -> ``!new:pkg.Cls`` + kw."""
+
+    def __init__(self, tag: str, mapping: dict):
+        super().__init__(mapping)
+        self.tag = tag
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(Tagged, lambda dumper, data: dumper.represent_mapping(data.tag, dict(data)))
+
+
+def dump(data: dict, header: str = "") -> str:
+    """Plain data with ``Tagged`` nodes -> HyperPyYAML text (what ``load`` and HyperPyYAML both read)."""
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    return "".join(f"# {line}\n" for line in header.splitlines()) + text
