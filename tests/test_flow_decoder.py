@@ -223,3 +223,42 @@ def test_zero_steps_is_the_encoders_prediction():
     tokens = torch.arange(9) % 16
     assert torch.equal(dec.generate(tokens, n_steps=0, seed=1), dec.prior_mel(tokens))
     assert not torch.equal(dec.generate(tokens, n_steps=2, seed=1), dec.prior_mel(tokens))
+
+
+def test_paper_recipe_and_starting_from_a_public_folder(make_cfg):
+    from pathlib import Path
+
+    from hydra.utils import instantiate
+
+    cfg = make_cfg(["stage=acoustic", "model=acoustic_glm4voice", "tokenizer=glm4voice"])
+    assert cfg.model.decoder.vocab_size == 16384 and cfg.model.decoder.prior_loss_weight == 0.0
+    assert cfg.model.optimizer.lr == 1e-3 and cfg.model.scheduler.warmup_steps == 2500 and cfg.model.gradient_clip == 5.0 and cfg.model.n_steps == 10
+    # model.decoder.source: the folder's config.yaml sets the shapes, its flow.pt the weights (strictly)
+    public = Path(__file__).parent / "fixtures" / "glm4voice_flow"
+    cfg = make_cfg(["stage=acoustic", "model=acoustic_glm4voice", f"model.decoder.source={public}"])
+    started = instantiate(cfg.model.decoder)
+    expected = torch.load(public / "flow.pt", weights_only=True)
+    assert all(torch.equal(v, expected[k]) for k, v in started.state_dict().items())
+
+
+def test_warmup_lr_rises_to_the_base_rate_then_decays():
+    from audiorole.utils.warmup_lr import WarmupLR
+
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = WarmupLR(opt, warmup_steps=4)
+    rates = []
+    for _ in range(16):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert rates[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert rates[15] == pytest.approx(1e-3 * (4 / 16) ** 0.5)  # inverse square root after the peak
+
+
+def test_mel_init_level_starts_mu_near_the_log_mel_level(tmp_path):
+    tokens = torch.randint(0, 64, (20,))
+    assert abs(float(small().eval().prior_mel(tokens).mean())) < 2.0
+    model = small(mel_init_level=-5.5).eval()
+    assert abs(float(model.prior_mel(tokens).mean()) + 5.5) < 1.0
+    assert torch.all(model.decoder.estimator.final_proj.bias == -5.5)
+    assert FlowDecoder.load(model.save(tmp_path / "d")).config["mel_init_level"] == -5.5  # kept with the export

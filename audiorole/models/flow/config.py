@@ -41,8 +41,10 @@ _ENCODER_IGNORED = {"positionwise_conv_kernel_size", "cnn_module_kernel", "causa
                     "gradient_checkpointing", "global_cmvn"}
 FLOW_KEYS = ("input_size", "output_size", "spk_embed_dim", "output_type", "vocab_size", "input_frame_rate",
              "only_mask_loss", "mel_feat_conf")
-# our additions, for training only (MaskedDiffWithXvec documents them); not part of the authors' config
-TRAINING_KEYS = ("prior_loss_weight", "prefix_prob", "prefix_max")
+# our additions, for training only, not part of the authors' config: the loss settings MaskedDiffWithXvec
+# documents, and FlowDecoder's mel_init_level
+LOSS_KEYS = ("prior_loss_weight", "prefix_prob", "prefix_max")
+TRAINING_KEYS = LOSS_KEYS + ("mel_init_level",)
 
 
 def merge_config(base: dict, over: dict | None) -> dict:
@@ -114,7 +116,7 @@ def flow_modules(conf: dict) -> dict:
                          training_cfg_rate=params["training_cfg_rate"], inference_cfg_rate=params["inference_cfg_rate"])
     regulator = InterpolateRegulator(**conf["length_regulator"])
     kwargs = {k: conf[k] for k in FLOW_KEYS}
-    kwargs.update({k: conf[k] for k in TRAINING_KEYS if k in conf})
+    kwargs.update({k: conf[k] for k in LOSS_KEYS if k in conf})
     return dict(kwargs, encoder=_encoder(conf["encoder"]), length_regulator=regulator, decoder=cfm)
 
 

@@ -18,7 +18,7 @@ from audiorole.models.flow import hyperpyyaml
 from audiorole.models.flow.config import TRAINING_KEYS, authors_layout, flow_modules, merge_config, merged_config
 from audiorole.models.flow.flow import MaskedDiffWithXvec
 from audiorole.models.flow.load import (CONFIG_FILE, HUB_ID, WEIGHTS_FILE, load_state, read_flow_config,
-                                        read_weights, resolve_source)
+                                        read_weights, resolve_source, weights_file)
 from audiorole.utils.atomic import atomic_path, write_text
 
 SILENCE = math.log(1e-5)  # the log-mel floor: what padding frames of a batch are filled with
@@ -30,6 +30,9 @@ class FlowDecoder(MaskedDiffWithXvec):
 
     ``source``: a decoder folder or hub id to start from; its ``config.yaml`` fixes the
     architecture (the weights must fit it) and its ``flow.pt`` is loaded strictly.
+    ``mel_init_level`` (from scratch only): start the layers that emit mel-scale values (mu and the
+    velocity) at this log-mel level instead of 0. Log-mel sits around -5.5, and a short run (the
+    demo's ~30 steps) would otherwise spend itself moving biases there.
     """
 
     def __init__(self, source: str | Path | None = None, **config):
@@ -38,9 +41,13 @@ class FlowDecoder(MaskedDiffWithXvec):
         if source:
             folder = resolve_source(source)
             config = merged_config(merge_config(config, folder_config(folder)))
-            weights = folder / WEIGHTS_FILE
+            weights = weights_file(folder)
         super().__init__(**flow_modules(config))
         self._config = config
+        if config.get("mel_init_level") is not None:
+            with torch.no_grad():
+                self.length_regulator.model[-1].bias.fill_(float(config["mel_init_level"]))
+                self.decoder.estimator.final_proj.bias.fill_(float(config["mel_init_level"]))
         if weights is not None:
             load_state(self, read_weights(weights), str(weights))
 

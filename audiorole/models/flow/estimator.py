@@ -62,7 +62,9 @@ class ConditionalDecoder(nn.Module):
         self._init_weights()
 
     def _init_weights(self):
-        # the authors' initialisation (matters only when training from scratch)
+        # the authors' initialisation (matters only when training from scratch; nothing to fill on the meta device)
+        if self.final_proj.weight.is_meta:
+            return
         for m in self.modules():
             if isinstance(m, (nn.Conv1d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")

@@ -66,10 +66,16 @@ def load_state(flow: MaskedDiffWithXvec, state: dict, where: str) -> MaskedDiffW
     return flow
 
 
-def read_weights(path: Path) -> dict:
-    """A ``flow.pt`` state dict, read without unpickling code (``weights_only``)."""
+def weights_file(folder: Path) -> Path:
+    """``folder/flow.pt``, checked before anything is built (a missing file fails at once)."""
+    path = folder / WEIGHTS_FILE
     if not path.is_file():
         raise FlowLoadError(f"{path}: missing; the decoder folder needs {WEIGHTS_FILE} (and {CONFIG_FILE})")
+    return path
+
+
+def read_weights(path: Path) -> dict:
+    """A ``flow.pt`` state dict, read without unpickling code (``weights_only``)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
