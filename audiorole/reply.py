@@ -112,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.decoder:
             from audiorole.models.flow.decoder import FlowDecoder
 
-            if not (Path(args.decoder) / "config.json").is_file():
-                raise AudioroleError(f"{args.decoder}: not an exported decoder (no config.json); pass a run's decoder/ folder")
-            decoder = FlowDecoder.load(args.decoder)
+            decoder = FlowDecoder.load(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
         if args.vocoder:
             from audiorole.models.vocoder.vocoder import Vocoder
 
@@ -126,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             context = tuple(parse_context("\n".join("user: " for _ in codes)))
         settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
                                       temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-        limit = int(decoder.config["codebook_size"]) if decoder is not None else None
+        limit = int(decoder.vocab_size) if decoder is not None else None
         out = Path(args.out)
         prompt = fmt.prompt(system, context, codes)
         if args.stream and decoder is not None:

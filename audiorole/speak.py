@@ -50,7 +50,8 @@ def _tokens_from_args(args) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m audiorole.speak", description=__doc__.splitlines()[0])
-    parser.add_argument("--decoder", required=True, help="exported decoder directory (config.json + model.safetensors)")
+    parser.add_argument("--decoder", required=True,
+                        help="decoder directory (config.yaml + flow.pt): a run's decoder/ or the public glm-4-voice-decoder")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--tokens", help=".npy file of int codes")
     source.add_argument("--audio", help="audio file whose content to speak (tokenized with --tokenizer)")
@@ -66,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from audiorole.models.flow.decoder import FlowDecoder
 
-        if not (Path(args.decoder) / "config.json").is_file():
-            raise AudioroleError(f"{args.decoder}: not an exported decoder (no config.json); pass a run's decoder/ folder")
-        decoder = FlowDecoder.load(args.decoder).eval()
+        decoder = FlowDecoder.load(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
         vocoder = None
         vocoder_dir = args.vocoder or (Path(args.decoder) / "vocoder" if (Path(args.decoder) / "vocoder" / "vocoder.json").is_file() else None)
         if vocoder_dir:
@@ -88,17 +87,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def streaming_synthesizer(decoder, vocoder=None, n_steps: int = 10, seed: int | None = 0):
-    """``Token2Wav`` over a decoder and a vocoder (None: Griffin-Lim). A decoder with the authors' flow
-    ``inference`` signature streams as it is; an exported ``FlowDecoder`` through ``DecoderAsFlow``."""
-    from audiorole.models.streaming import DecoderAsFlow, Token2Wav
+    """``Token2Wav`` over a decoder with the authors' flow ``inference`` signature (our ``FlowDecoder``, or
+    theirs) and a vocoder (None: Griffin-Lim). ``n_steps`` goes to our decoder's ``inference`` as its
+    Euler steps (0: the encoder's own mel); its noise is the authors' fixed seed, so ``seed`` is unused."""
+    from audiorole.models.streaming import Token2Wav
 
     if vocoder is None:
         from audiorole.models.vocoder.griffin_lim import GriffinLimVocoder
 
         vocoder = GriffinLimVocoder()
-    flow = decoder if hasattr(decoder, "inference") else DecoderAsFlow(decoder, n_steps=n_steps, seed=seed)
-    return Token2Wav(flow, vocoder, sample_rate=getattr(decoder, "sample_rate", 22050),
-                     hop_length=getattr(decoder, "hop_length", 256))
+    options = {"n_timesteps": n_steps} if hasattr(decoder, "prior_mel") else {}
+    return Token2Wav(decoder, vocoder, sample_rate=getattr(decoder, "sample_rate", 22050),
+                     hop_length=getattr(decoder, "hop_length", 256), flow_options=options)
 
 
 def _stream(tokens, decoder, vocoder, args) -> int:

@@ -34,11 +34,10 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from audiorole.audio.mel import griffin_lim
 from audiorole.models.flow.decoder import FlowDecoder
-from audiorole.models.streaming import BLOCK_SIZES, DecoderAsFlow, Token2Wav
+from audiorole.models.streaming import BLOCK_SIZES, Token2Wav
 from audiorole.models.vocoder import HiFTGenerator, Vocoder, count_parameters
 from audiorole.models.vocoder.hift_checkpoint import load_hift_state
 
@@ -47,9 +46,11 @@ SR, HOP, TOKEN_RATE = 22050, 256, 12.5
 
 
 def decoder(name: str) -> FlowDecoder:
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"))
-    cfg.pop("_target_")
-    return FlowDecoder(**cfg).eval()
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):  # tiny.yaml extends glm4voice.yaml
+        cfg = compose(name)
+    return FlowDecoder.from_config(cfg).eval()
 
 
 def best_of(fn, repeats: int) -> float:
@@ -139,7 +140,7 @@ def our_stream(t2w, tokens, sizes):
 def flow_rows(args, rows):
     for name in args.configs:
         dec = decoder(name)
-        tokens = torch.randint(0, dec.encoder.embed.num_embeddings, (int(args.seconds * dec.token_rate),))
+        tokens = torch.randint(0, dec.vocab_size, (int(args.seconds * dec.input_frame_rate),))
         speech = float(dec.frames_for_tokens(len(tokens))) * dec.hop_length / dec.sample_rate
         params = sum(p.numel() for p in dec.parameters()) / 1e6
         for steps in args.steps:
@@ -205,9 +206,9 @@ def vocoder_rows(args, rows, mel, speech):
 
 def streaming_rows(args, rows):
     dec = decoder(args.stream_config)
-    n = int(args.seconds * dec.token_rate)
-    tokens = torch.randint(0, dec.encoder.embed.num_embeddings, (n,))
-    flow = DecoderAsFlow(dec, n_steps=10, seed=0)
+    n = int(args.seconds * dec.input_frame_rate)
+    tokens = torch.randint(0, dec.vocab_size, (n,))
+    flow = dec.eval()  # the authors' inference signature, 10 Euler steps by default
     hift = HiFTGenerator("glm4voice").eval()
     speech = int(n / TOKEN_RATE * SR / HOP) * HOP / SR
     setting = f"flow {args.stream_config} 10 steps + HiFT 20.5 M, {n} tokens"

@@ -1,9 +1,10 @@
 """Acoustic stage: train a character's flow-matching decoder (tokens -> mel), and optionally its vocoder.
 
-A thin adapter over ``audiorole.models.flow.FlowDecoder`` and
+A thin adapter over ``audiorole.models.flow.FlowDecoder`` (GLM-4-Voice's flow) and
 ``audiorole.models.vocoder``:
 
-- the decoder trains from scratch (or from a base decoder, ``init_from``);
+- the decoder trains from scratch, or from a decoder folder (``init_from``: one we exported or
+  the public glm-4-voice-decoder; ``model.decoder.source`` does the same at construction);
 - with a ``discriminator`` the vocoder (HiFi-GAN or HiFT) trains too, by manual
   optimisation (discriminator step, then generator step with the
   ``vocoder_objective``'s weighted losses: HiFi-GAN's adversarial + 2·feature
@@ -71,14 +72,10 @@ class AcousticModule(L.LightningModule):
 
     def _init_decoder(self, path: str) -> None:
         from audiorole.models.flow.decoder import FlowDecoder
+        from audiorole.models.flow.load import load_state
 
-        if not (Path(path) / "config.json").is_file():
-            raise ConfigError(f"model.init_from={path}: not an exported decoder (no config.json); pass a run's decoder/ folder")
         base = FlowDecoder.load(path)
-        if base.config != self.decoder.config:
-            diff = sorted(k for k in base.config if base.config[k] != self.decoder.config.get(k))
-            raise ConfigError(f"model.init_from={path}: base decoder differs from model.decoder in {diff}; use its config")
-        self.decoder.load_state_dict(base.state_dict())
+        load_state(self.decoder, base.state_dict(), f"model.init_from={path}")  # strict, one-line error on a mismatch
         log.info("decoder initialised from %s", path)
 
     # ---- training ---------------------------------------------------------------------
@@ -91,12 +88,12 @@ class AcousticModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int):
         bs = batch["tokens"].shape[0]
         if self.automatic_optimization:
-            out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
+            out = self.decoder.loss(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
             self._log_train(out, bs)
             return out["loss"]
         flow_opt, gen_opt, disc_opt = self.optimizers()
         if self._trains_flow():
-            out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
+            out = self.decoder.loss(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
             self._step(flow_opt, out["loss"], self.decoder)
             self._log_train(out, bs)
             scheduler = self.lr_schedulers()
@@ -105,6 +102,10 @@ class AcousticModule(L.LightningModule):
         if self._trains_vocoder():
             self._vocoder_step(batch, gen_opt, disc_opt, bs)
         return None
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        if self.automatic_optimization and self.hparams.gradient_clip:
+            torch.nn.utils.clip_grad_norm_(self.decoder.parameters(), self.hparams.gradient_clip)
 
     def _step(self, opt, loss: torch.Tensor, module: torch.nn.Module) -> None:
         opt.zero_grad()
@@ -162,7 +163,9 @@ class AcousticModule(L.LightningModule):
         self._log_eval("test")
 
     def _eval_step(self, batch: dict, batch_idx: int, prefix: str) -> None:
-        out = self.decoder(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"])
+        # the authors' loss draws t, noise, prefixes and CFG drops: seeded, so the loss compares across epochs
+        gen = torch.Generator(device=batch["mel"].device).manual_seed(self.hparams.val_seed + batch_idx)
+        out = self.decoder.loss(batch["tokens"], batch["token_lens"], batch["mel"], batch["mel_lens"], generator=gen)
         bs = batch["tokens"].shape[0]
         self.log(f"{prefix}/loss", out["loss"], batch_size=bs, sync_dist=True)
         generated = self.decoder.generate(batch["tokens"], n_steps=self.hparams.n_steps, guidance=self.hparams.guidance,

@@ -175,7 +175,7 @@ class SemanticModule(L.LightningModule):
         """(text, split parts) of the model's reply to a dialogue's context."""
         prompt = self.chat.prompt(dialogue.system, dialogue.context, dialogue.context_codes)
         # Codes the decoder has no embedding for are never generated.
-        limit = int(self.decoder.config["codebook_size"]) if self.decoder is not None else None
+        limit = int(self.decoder.vocab_size) if self.decoder is not None else None
         _, parts = generate_reply(self.model, self.chat.vocab, prompt, self.generation, audio_limit=limit)
         return self.tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip(), parts
 

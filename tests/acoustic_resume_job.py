@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from audiorole.models.flow.decoder import FlowDecoder
 from callbacks.resume_state import ResumeState
+from flow_fakes import TINY_FLOW
 from datamodules.acoustic_datamodule import AcousticDataModule
 from lightning_modules.acoustic_module import AcousticModule
 
@@ -45,8 +46,7 @@ def main():
     torch.manual_seed(0)
     dm = AcousticDataModule(OmegaConf.create({"out_dir": args.prepared}), "ann", crop_seconds=1.0, max_duration=4.0)
     dm.prepare_data = lambda: None
-    decoder = FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32],
-                          estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16)
+    decoder = FlowDecoder(**TINY_FLOW)
     module = AcousticModule(decoder, functools.partial(torch.optim.Adam, lr=3e-3), n_steps=2)
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=f"{args.out}/checkpoints", save_last=True,
                                                      every_n_train_steps=3, save_top_k=-1)

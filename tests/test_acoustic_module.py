@@ -10,14 +10,14 @@ from audiorole.models.flow.decoder import FlowDecoder
 from datamodules.acoustic_datamodule import AcousticDataModule
 from lightning_modules.acoustic_module import AcousticModule
 from test_acoustic_data import prepared  # noqa: F401  (fixture)
+from flow_fakes import tiny_flow
 
 
 MICRO_VOCODER = {"upsample_initial_channel": 16}
 
 
 def tiny_decoder():
-    return FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32],
-                       estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16)
+    return tiny_flow()
 
 
 def test_fit_validate_export(prepared, tmp_path):  # noqa: F811
@@ -92,20 +92,27 @@ def test_second_phase_freezes_flow_then_trains_vocoder(prepared):  # noqa: F811
 
 
 def test_init_from_a_base_decoder_and_mismatch_is_one_line(tmp_path):
+    from pathlib import Path
+
     import pytest
 
-    from audiorole.errors import ConfigError
+    from audiorole.models.flow.load import FlowLoadError
 
     base = tiny_decoder()
+    torch.manual_seed(1)
     base.save(tmp_path / "base")
-    module = AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam), init_from=str(tmp_path / "base"))
+    module = AcousticModule(tiny_flow(vocab_size=16), functools.partial(torch.optim.Adam), init_from=str(tmp_path / "base"))
     assert all(torch.equal(a, b) for a, b in zip(base.state_dict().values(), module.decoder.state_dict().values()))
-    bigger = FlowDecoder(codebook_size=16, d_model=48, encoder_layers=1, heads=2, estimator_channels=[32],
-                         estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16)
-    with pytest.raises(ConfigError, match="d_model"):
+    bigger = tiny_flow(encoder={"output_size": 48})
+    with pytest.raises(FlowLoadError, match=r"model.init_from=.*: encoder.embed.out.0.weight has shape \(32, 32\), expected \(48, 32\)"):
         AcousticModule(bigger, functools.partial(torch.optim.Adam), init_from=str(tmp_path / "base"))
-    with pytest.raises(ConfigError, match="no config.json"):
+    with pytest.raises(FlowLoadError, match="no such checkpoint directory"):
         AcousticModule(tiny_decoder(), functools.partial(torch.optim.Adam), init_from=str(tmp_path / "nothing"))
+    # the public decoder folder (here: the authors'-code fixture standing in for it) is a base too
+    public = Path(__file__).parent / "fixtures" / "glm4voice_flow"
+    module = AcousticModule(FlowDecoder.from_config(FlowDecoder.load(public).config), functools.partial(torch.optim.Adam),
+                            init_from=str(public))
+    assert torch.equal(module.decoder.encoder_proj.weight, FlowDecoder.load(public).encoder_proj.weight)
 
 
 def test_respond_resynthesises_items_deterministically():

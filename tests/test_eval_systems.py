@@ -14,11 +14,11 @@ from audiorole.eval.consistency import multi_turn_consistency, spread
 from audiorole.eval.items import EvalItem
 from audiorole.eval.systems import AcousticDecoder, GroundTruth, UntrainedDecoder
 from audiorole.models.flow.decoder import FlowDecoder
+from flow_fakes import TINY_FLOW
 from audiorole.models.vocoder import Vocoder
 from eval_fakes import one_torch_thread  # noqa: F401  (autouse)
 
-TINY = dict(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32], estimator_mid_blocks=1,
-            estimator_heads=2, estimator_head_dim=16)
+TINY = TINY_FLOW
 
 
 def item(i: int, character="mara", scene="ep1-s1", turn=None, tokens=None, audio=Path("none.wav"),
@@ -77,7 +77,7 @@ def test_each_character_gets_its_own_decoder_and_other_character_differs(exporte
 def test_bad_sources_and_missing_tokens_are_one_line_errors(exported, tmp_path):
     with pytest.raises(AudioroleError, match="no decoder given; pass decoder="):
         AcousticDecoder(None)
-    with pytest.raises(AudioroleError, match="not an exported decoder"):
+    with pytest.raises(AudioroleError, match="not a decoder folder"):
         AcousticDecoder(str(tmp_path)).respond([item(0)])
     with pytest.raises(AudioroleError, match="no such decoder"):
         AcousticDecoder(str(tmp_path / "nope")).respond([item(0)])

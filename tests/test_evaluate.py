@@ -48,7 +48,29 @@ def test_default_systems_compose_and_build(make_cfg, decoder_dir):
 def test_untrained_without_a_decoder_takes_the_stage_model(make_cfg):
     cfg = make_cfg(["systems=[untrained]"], config_name="evaluate")
     [system] = instantiate_group(cfg.systems)
-    assert system.config["codebook_size"] == cfg.model.decoder.codebook_size == 512
+    assert system.config["vocab_size"] == cfg.model.decoder.vocab_size == 512
+
+
+def test_glm4voice_decoder_system_speaks_with_the_public_folder(make_cfg):
+    """The public decoder as a baseline; the authors'-code fixture folder stands in for THUDM/glm-4-voice-decoder."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from audiorole.eval.items import EvalItem
+
+    cfg = make_cfg(["systems=[glm4voice_decoder]"], config_name="evaluate")
+    with pytest.raises(ConfigError, match="systems.glm4voice_decoder.source"):
+        check_required(cfg)
+    public = Path(__file__).parent / "fixtures" / "glm4voice_flow"
+    cfg = make_cfg(["systems=[glm4voice_decoder]", f"systems.glm4voice_decoder.source={public}",
+                    "systems.glm4voice_decoder.n_steps=2"], config_name="evaluate")
+    [system] = instantiate_group(cfg.systems)
+    assert isinstance(system, AcousticDecoder) and system.name == "glm4voice_decoder"
+    item = EvalItem(id="r0", character="mara", episode="ep1", scene="s", turn=0, text="hi", audio=None,
+                    tokens=np.arange(13) % 32)
+    [out] = system.respond([item])
+    assert out.sample_rate == 22050 and len(out.wave) == int(13 / 12.5 * 22050 / 256) * 256
 
 
 def test_other_character_is_named_and_its_keys_are_required(make_cfg, decoder_dir):

@@ -1,4 +1,5 @@
-"""Flow-matching decoder (tokens -> mel) and the acoustic mel: shapes, masks, determinism, artifact, overfit."""
+"""FlowDecoder (GLM-4-Voice's flow as the stage uses it) and the acoustic mel: shapes, masks, determinism,
+export in the public layout, overfit. Parity with the authors' code is in test_glm4voice_flow.py."""
 
 import numpy as np
 import pytest
@@ -6,10 +7,7 @@ import torch
 
 from audiorole.audio.mel import HOP_LENGTH, N_MELS, SAMPLE_RATE, frames_for, griffin_lim, mel_filterbank, mel_of
 from audiorole.models.flow.decoder import SILENCE, FlowDecoder
-from audiorole.models.flow.encoder import frames_for_tokens
-
-SMALL = dict(codebook_size=64, d_model=64, encoder_layers=2, heads=4, estimator_channels=[64],
-             estimator_attn=1, estimator_mid_blocks=1, estimator_heads=4, estimator_head_dim=16, dropout=0.0)
+from flow_fakes import tiny_flow
 
 
 @pytest.fixture(autouse=True)
@@ -21,28 +19,16 @@ def one_thread():
     torch.set_num_threads(old)
 
 
-class Field(torch.nn.Module):
-    """A stand-in estimator whose output depends only on x_t's shape."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x, mask, mu, t, cond):
-        return self.fn(x)
-
-
 def small(**kw):
-    torch.manual_seed(0)
-    return FlowDecoder(**{**SMALL, **kw})
+    return tiny_flow(vocab_size=64, **kw)
 
 
 def synthetic_pairs(model, lens, seed=0):
     """Padded (tokens, token_lens, mel, mel_lens): each token owns a smooth random mel frame."""
     g = torch.Generator().manual_seed(seed)
     basis = torch.cos(torch.pi * torch.arange(N_MELS)[:, None] * torch.arange(6)[None, :] / N_MELS)
-    templates = -5.5 + 0.8 * torch.randn(model.config["codebook_size"], 6, generator=g) @ basis.T
-    toks = [torch.randint(0, model.config["codebook_size"], (n,), generator=g) for n in lens]
+    templates = -5.5 + 0.8 * torch.randn(model.vocab_size, 6, generator=g) @ basis.T
+    toks = [torch.randint(0, model.vocab_size, (n,), generator=g) for n in lens]
     mels = []
     for t in toks:
         f = model.frames_for_tokens(len(t))
@@ -85,61 +71,64 @@ def test_griffin_lim_length_and_spectrum():
 
 # ---- decoder -----------------------------------------------------------------------------
 
-def test_frame_count_from_tokens():
-    assert frames_for_tokens(25) == round(25 * 22050 / 256 / 12.5) == 172  # 2 s
-    assert frames_for_tokens(torch.tensor([1, 13, 63])).tolist() == [7, 90, 434]
+def test_frame_count_from_tokens_truncates_like_the_authors():
     model = small().eval()
-    assert model.generate(torch.randint(0, 64, (13,)), n_steps=1, seed=0).shape == (N_MELS, 90)
+    for n in (1, 13, 25, 63):
+        assert int(model.frames_for_tokens(n)) == int(n / 12.5 * 22050 / 256)
+    assert int(model.frames_for_tokens(25)) == 172  # 2 s
+    assert model.generate(torch.randint(0, 64, (13,)), n_steps=1, seed=0).shape == (N_MELS, 89)
     assert model.prior_mel(torch.randint(0, 64, (63,))).shape == (N_MELS, 434)
 
 
-def test_forward_shapes_and_masks_with_variable_lengths():
+def test_loss_shapes_and_padding_is_inert():
     model = small()
     tokens, token_lens, mel, mel_lens = synthetic_pairs(model, [5, 9, 3])
-    out = model(tokens, token_lens, mel, mel_lens)
+    out = model.loss(tokens, token_lens, mel, mel_lens)
     assert set(out) == {"loss", "flow_loss", "prior_loss"}
     assert all(v.dim() == 0 and torch.isfinite(v) for v in out.values())
     out["loss"].backward()
-    assert model.encoder.embed.weight.grad is not None
-    # padding is inert: junk in padded tokens / mel frames changes nothing
+    assert model.input_embedding.weight.grad is not None and model.decoder.estimator.final_proj.weight.grad is not None
+    # junk in padded tokens / mel frames changes nothing
     model.eval()
     junk_tokens, junk_mel = tokens.clone(), mel.clone()
     for i in range(3):
         junk_tokens[i, token_lens[i]:] = 7
         junk_mel[i, :, mel_lens[i]:] = 3.0
-    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
-    a = model(tokens, token_lens, mel, mel_lens, generator=g1)
-    b = model(junk_tokens, token_lens, junk_mel, mel_lens, generator=g2)
+    a = model.loss(tokens, token_lens, mel, mel_lens, generator=torch.Generator().manual_seed(1))
+    b = model.loss(junk_tokens, token_lens, junk_mel, mel_lens, generator=torch.Generator().manual_seed(1))
     for k in a:
         torch.testing.assert_close(a[k], b[k])
-    # batched = alone, and padding frames hold silence
+    # each item decodes alone; padding frames of a batch hold silence
     batched = model.prior_mel(tokens, token_lens)
     for i in range(3):
         alone = model.prior_mel(tokens[i, : token_lens[i]])
-        n = model.frames_for_tokens(int(token_lens[i]))
-        torch.testing.assert_close(batched[i, :, :n], alone, atol=1e-5, rtol=1e-4)
+        n = alone.shape[-1]
+        torch.testing.assert_close(batched[i, :, :n], alone)
         assert (batched[i, :, n:] == SILENCE).all()
-    gen = model.generate(tokens, token_lens=token_lens, n_steps=2, seed=0)
-    assert gen.shape == (3, N_MELS, int(model.frames_for_tokens(token_lens).max()))
+
+
+def test_prior_loss_weight_adds_the_encoder_l1():
+    tokens, token_lens, mel, mel_lens = synthetic_pairs(small(), [6, 6])
+    for weight in (0.0, 2.0):
+        out = small(prior_loss_weight=weight).loss(tokens, token_lens, mel, mel_lens,
+                                                   generator=torch.Generator().manual_seed(0))
+        torch.testing.assert_close(out["loss"], out["flow_loss"] + weight * out["prior_loss"])
 
 
 def test_generate_is_deterministic_and_honours_n_steps():
     model = small().eval()
     calls = []
-    model.cfm.estimator.register_forward_hook(lambda *a: calls.append(1))
+    model.decoder.estimator.register_forward_hook(lambda *a: calls.append(1))
     tokens = torch.randint(0, 64, (8,))
     a = model.generate(tokens, n_steps=4, seed=3)
     assert len(calls) == 4  # CFG runs the conditional and unconditional fields in one call
-    b = model.generate(tokens, n_steps=4, seed=3)
-    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(a, model.generate(tokens, n_steps=4, seed=3), rtol=0, atol=0)
     assert not torch.equal(a, model.generate(tokens, n_steps=4, seed=4))
     calls.clear()
     c = model.generate(tokens, n_steps=7, seed=3)
     assert len(calls) == 7 and not torch.equal(a, c)
-    with pytest.raises(ValueError):
-        model.cfm.sample(torch.zeros(1, 80, 4), torch.ones(1, 4, dtype=torch.bool), torch.zeros(1, 80, 4), n_steps=0)
-    with pytest.raises(ValueError):
-        model.generate(tokens, n_steps=-1)
+    # no seed: the authors' fixed noise (seed 42)
+    torch.testing.assert_close(model.generate(tokens, n_steps=2), model.generate(tokens, n_steps=2, seed=42))
 
 
 def test_guidance_changes_the_output():
@@ -151,98 +140,125 @@ def test_guidance_changes_the_output():
     torch.testing.assert_close(model.generate(tokens, n_steps=3, seed=0), g7)  # config default is 0.7
 
 
-def test_prefix_conditioning_masks_the_loss_on_the_prefix():
-    model = small(prefix_prob=1.0, cfg_rate=0.0).train()
-    tokens, token_lens, mel, mel_lens = synthetic_pairs(model, [10, 6])
-    x1 = model.normalize(mel)
-    cond, loss_mask = model.make_condition(x1, mel_lens, torch.Generator().manual_seed(0))
-    for i in range(2):
-        p = int((cond[i].abs().sum(0) > 0).sum())
-        assert 0 < p <= 0.8 * int(mel_lens[i])
-        torch.testing.assert_close(cond[i, :, :p], x1[i, :, :p])
-        assert (cond[i, :, p:] == 0).all()
-        assert not loss_mask[i, :p].any() and loss_mask[i, p: mel_lens[i]].all()
-        assert not loss_mask[i, mel_lens[i]:].any()
-    # the loss ignores whatever the estimator says on the prefix
-    estimator = model.cfm.estimator
-    prefix = ~loss_mask & (torch.arange(mel.shape[-1])[None] < mel_lens[:, None])
-    model.cfm.estimator = Field(lambda x: torch.zeros_like(x))
-    mu = torch.zeros_like(x1)
-    mask = torch.arange(mel.shape[-1])[None] < mel_lens[:, None]
-    base = model.cfm.loss(x1, mask, mu, cond, loss_mask, torch.Generator().manual_seed(0))
-    model.cfm.estimator = Field(lambda x: 1e6 * prefix.unsqueeze(1).float().expand_as(x))
-    wild = model.cfm.loss(x1, mask, mu, cond, loss_mask, torch.Generator().manual_seed(0))
-    model.cfm.estimator = estimator
-    torch.testing.assert_close(base, wild)
-    # at inference a prompt prefix is kept, and a continuation returns only the new frames
+def test_prefix_draws_and_prompted_continuation():
+    model = small()
+    lens = torch.tensor([40, 10, 0, 75])
+    drawn = model._prefix_lens(lens.repeat(50), torch.Generator().manual_seed(0)).view(50, 4)
+    assert (drawn >= 0).all() and (drawn <= torch.floor(0.8 * lens.float())).all()
+    assert 0.3 < float((drawn[:, 0] > 0).float().mean()) < 0.7  # about half the items get a prefix
+    assert not model._prefix_lens(lens, None).gt(torch.floor(0.8 * lens.float())).any()
+    # a continuation encodes the prompt too and returns only the new frames
     model.eval()
-    prompt = mel[0, :, :20]
-    out = model.generate(tokens[0, :10], n_steps=2, prompt_mel=prompt, seed=0)
-    assert out.shape == (N_MELS, model.frames_for_tokens(10))
-    torch.testing.assert_close(out[:, :20], prompt)
-    cont = model.generate(tokens[1, :6], n_steps=2, prompt_mel=mel[0, :, :69], prompt_tokens=tokens[0, :10], seed=0)
-    assert cont.shape == (N_MELS, model.frames_for_tokens(6))
+    tokens, _, mel, _ = synthetic_pairs(model, [10, 6])
+    p_frames = int(model.frames_for_tokens(10))
+    cont = model.generate(tokens[1, :6], n_steps=2, prompt_tokens=tokens[0, :10], prompt_mel=mel[0, :, :p_frames], seed=0)
+    assert cont.shape == (N_MELS, int(model.frames_for_tokens(16)) - p_frames)
+    alone = model.generate(tokens[1, :6], n_steps=2, seed=0)
+    n = min(cont.shape[-1], alone.shape[-1])
+    assert not torch.allclose(cont[:, :n], alone[:, :n])
+    with pytest.raises(ValueError, match="prompt_mel"):
+        model.generate(tokens[1, :6], prompt_tokens=tokens[0, :10])
 
 
-def test_save_load_roundtrip(tmp_path):
+def test_save_load_roundtrip_in_the_public_layout(tmp_path):
     model = small().eval()
     tokens = torch.randint(0, 64, (9,))
     path = model.save(tmp_path / "decoder")
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in path.iterdir()) == ["config.yaml", "flow.pt"]
+    assert (path / "config.yaml").read_text().count("!new:cosyvoice.") == 5  # the authors' loader builds it
     loaded = FlowDecoder.load(path)
     assert loaded.config == model.config and not loaded.training
     torch.testing.assert_close(loaded.generate(tokens, n_steps=3, seed=5), model.generate(tokens, n_steps=3, seed=5),
                                rtol=0, atol=0)
-    assert FlowDecoder.from_config({"_target_": "x", **model.config}).num_parameters() == model.num_parameters()
+    assert FlowDecoder.from_config({"_target_": "x", "source": str(path), **model.config}).num_parameters() == \
+        model.num_parameters()
+    started = FlowDecoder(source=path, prior_loss_weight=0.5)  # a source fixes the shapes and the weights
+    assert started.vocab_size == 64 and torch.equal(started.encoder_proj.weight, model.encoder_proj.weight)
 
 
-def test_yaml_configs_build(tmp_path):
-    import yaml
+def test_yaml_configs_build():
     from pathlib import Path
 
-    conf = Path(__file__).resolve().parents[1] / "conf" / "model" / "flow"
-    tiny = yaml.safe_load((conf / "tiny.yaml").read_text())
-    paper = yaml.safe_load((conf / "glm4voice.yaml").read_text())
-    assert tiny["_target_"] == paper["_target_"] == "audiorole.models.flow.decoder.FlowDecoder"
-    assert 1e6 <= FlowDecoder.from_config(tiny).num_parameters() <= 3e6
-    assert paper["codebook_size"] == 16384 and paper["d_model"] == 512 and paper["encoder_layers"] == 6
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from audiorole.models.flow.config import DEFAULT_CONFIG, merged_config
+
+    with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[1] / "conf/model/flow"),
+                               version_base="1.3"):
+        tiny, paper = compose("tiny"), compose("glm4voice")
+    assert tiny._target_ == paper._target_ == "audiorole.models.flow.decoder.FlowDecoder"
+    assert 1e6 <= instantiate(tiny).num_parameters() <= 3e6
+    paper_arch = {k: v for k, v in merged_config(paper).items() if k in DEFAULT_CONFIG}
+    assert paper_arch == merged_config({})  # the paper config is the published decoder's
 
 
 def test_tiny_model_overfits():
     model = small()
     tokens, token_lens, mel, mel_lens = synthetic_pairs(model, [10, 13, 16])
 
-    def gen_l1():
+    def prior_l1():
         model.eval()
-        out = model.generate(tokens, token_lens=token_lens, n_steps=10, seed=0)
+        out = model.prior_mel(tokens, token_lens)
         model.train()
-        return float(sum((out[i, :, :n] - mel[i, :, :n]).abs().mean() for i, n in enumerate(mel_lens)) / len(mel_lens))
+        return float(sum((out[i, :, :n] - mel[i, :, :n]).abs().mean() for i, n in enumerate(mel_lens)) / 3)
 
-    before = gen_l1()
-    steps = 150
+    before = prior_l1()
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    # short warm-up, then linear decay: the end of training is not left at the noisiest step size
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 10) * max(0.05, 1 - s / steps))
-    batch = (tokens.repeat(2, 1), token_lens.repeat(2), mel.repeat(2, 1, 1), mel_lens.repeat(2))
-    torch.manual_seed(0)
-    for _ in range(steps):
-        loss = model(*batch)["loss"]
+    batch = (tokens, token_lens, mel, mel_lens)
+    gen = torch.Generator().manual_seed(0)
+    flow = []
+    for _ in range(40):
+        out = model.loss(*batch, generator=gen)
         opt.zero_grad()
-        loss.backward()
+        out["loss"].backward()
         opt.step()
-        sched.step()
-    after = gen_l1()
-    assert after * 3 <= before, (before, after)
+        flow.append(float(out["flow_loss"].detach()))
+    assert prior_l1() * 3 <= before, (before, prior_l1())
+    assert np.mean(flow[-10:]) < 0.5 * np.mean(flow[:10]), flow
 
 
 def test_zero_steps_is_the_encoders_prediction():
-    import torch
-
-    from audiorole.models.flow.decoder import FlowDecoder
-
-    torch.manual_seed(0)
-    dec = FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32],
-                      estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16).eval()
+    dec = small().eval()
     tokens = torch.arange(9) % 16
     assert torch.equal(dec.generate(tokens, n_steps=0, seed=1), dec.prior_mel(tokens))
     assert not torch.equal(dec.generate(tokens, n_steps=2, seed=1), dec.prior_mel(tokens))
+
+
+def test_paper_recipe_and_starting_from_a_public_folder(make_cfg):
+    from pathlib import Path
+
+    from hydra.utils import instantiate
+
+    cfg = make_cfg(["stage=acoustic", "model=acoustic_glm4voice", "tokenizer=glm4voice"])
+    assert cfg.model.decoder.vocab_size == 16384 and cfg.model.decoder.prior_loss_weight == 0.0
+    assert cfg.model.optimizer.lr == 1e-3 and cfg.model.scheduler.warmup_steps == 2500 and cfg.model.gradient_clip == 5.0 and cfg.model.n_steps == 10
+    # model.decoder.source: the folder's config.yaml sets the shapes, its flow.pt the weights (strictly)
+    public = Path(__file__).parent / "fixtures" / "glm4voice_flow"
+    cfg = make_cfg(["stage=acoustic", "model=acoustic_glm4voice", f"model.decoder.source={public}"])
+    started = instantiate(cfg.model.decoder)
+    expected = torch.load(public / "flow.pt", weights_only=True)
+    assert all(torch.equal(v, expected[k]) for k, v in started.state_dict().items())
+
+
+def test_warmup_lr_rises_to_the_base_rate_then_decays():
+    from audiorole.utils.warmup_lr import WarmupLR
+
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = WarmupLR(opt, warmup_steps=4)
+    rates = []
+    for _ in range(16):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert rates[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert rates[15] == pytest.approx(1e-3 * (4 / 16) ** 0.5)  # inverse square root after the peak
+
+
+def test_mel_init_level_starts_mu_near_the_log_mel_level(tmp_path):
+    tokens = torch.randint(0, 64, (20,))
+    assert abs(float(small().eval().prior_mel(tokens).mean())) < 2.0
+    model = small(mel_init_level=-5.5).eval()
+    assert abs(float(model.prior_mel(tokens).mean()) + 5.5) < 1.0
+    assert torch.all(model.decoder.estimator.final_proj.bias == -5.5)
+    assert FlowDecoder.load(model.save(tmp_path / "d")).config["mel_init_level"] == -5.5  # kept with the export

@@ -121,10 +121,9 @@ def test_sampling_is_seeded(fmt):
 
 
 def test_speak_decodes_codes_with_a_decoder_and_is_empty_without_one():
-    from audiorole.models.flow.decoder import FlowDecoder
+    from flow_fakes import tiny_flow
 
-    decoder = FlowDecoder(codebook_size=4, d_model=32, encoder_layers=1, heads=2, estimator_channels=(32,),
-                          estimator_heads=2, estimator_head_dim=16, estimator_mid_blocks=1).eval()
+    decoder = tiny_flow(vocab_size=4).eval()
     wave = speak(np.array([1, 2, 3, 1, 2, 3]), decoder, n_steps=2)
     assert wave.dtype == np.float32 and len(wave) > 0.4 * decoder.sample_rate
     assert speak(np.array([1, 2]), None).shape == (0,)

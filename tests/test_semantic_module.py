@@ -134,7 +134,7 @@ def test_checkpoints_hold_adapters_only_and_resume_exactly(make_cfg, prepared, t
 
 
 def test_respond_gives_text_and_speaks_with_a_decoder(make_cfg, prepared, tmp_path):
-    from audiorole.models.flow.decoder import FlowDecoder
+    from flow_fakes import tiny_flow
 
     prepared_dir, series = prepared
     items = held_out_items(prepared_dir, "ann", part="dev")[:1]
@@ -142,8 +142,7 @@ def test_respond_gives_text_and_speaks_with_a_decoder(make_cfg, prepared, tmp_pa
     [silent] = module.respond(items)
     assert isinstance(silent, Output) and silent.text is not None and silent.wave.shape == (0,)
 
-    decoder = FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=(32,),
-                          estimator_heads=2, estimator_head_dim=16, estimator_mid_blocks=1)
+    decoder = tiny_flow()
     decoder.save(tmp_path / "decoder")
     speaking, _ = build(semantic_cfg(make_cfg, *prepared, [f"model.decoder_dir={tmp_path / 'decoder'}",
                                                              "model.decoder_steps=2"]))

@@ -21,7 +21,7 @@ def test_parse_context_reads_speaker_lines():
 
 
 def test_adapter_and_merged_export_answer_alike_and_speak(make_cfg, prepared, tmp_path, capsys):
-    from audiorole.models.flow.decoder import FlowDecoder
+    from flow_fakes import tiny_flow
 
     prepared_dir, series = prepared
     module, _ = build(semantic_cfg(make_cfg, *prepared))
@@ -31,8 +31,7 @@ def test_adapter_and_merged_export_answer_alike_and_speak(make_cfg, prepared, tm
                 p.normal_(0, 0.05, generator=torch.Generator().manual_seed(len(name)))
     export = module.export(tmp_path / "lm")
     assert (export / "adapter" / "base.yaml").is_file() and (export / "adapter" / "chat.json").is_file()
-    FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=(32,), estimator_heads=2,
-                estimator_head_dim=16, estimator_mid_blocks=1).save(tmp_path / "decoder")
+    tiny_flow().save(tmp_path / "decoder")
     common = ["--series", str(series), "--character", "ann", "--context", "bob: Well, I suppose.",
               "--max-new-tokens", "40", "--steps", "2", "--decoder", str(tmp_path / "decoder")]
     assert reply.main(["--adapter", str(export / "adapter"), "--out", str(tmp_path / "a.wav"), *common]) == 0

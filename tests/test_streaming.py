@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from audiorole.models.streaming import DecoderAsFlow, Token2Wav
+from audiorole.models.streaming import Token2Wav
 from audiorole.models.vocoder import Vocoder
 from streaming_standins import HOP, LookupFlow, SeededVocoder
 
@@ -94,16 +94,16 @@ def test_a_block_shorter_than_the_overlap_is_refused():
         stream.push([1, 2, 3], finalize=False)
 
 
-def test_the_current_flow_decoder_streams_through_the_adapter():
-    from audiorole.models.flow.decoder import FlowDecoder
+def test_the_flow_decoder_streams_with_its_euler_steps():
+    from flow_fakes import tiny_flow
 
-    torch.manual_seed(0)
-    decoder = FlowDecoder(codebook_size=16, d_model=32, encoder_layers=1, heads=2, estimator_channels=[32],
-                          estimator_mid_blocks=1, estimator_heads=2, estimator_head_dim=16).eval()
-    flow = DecoderAsFlow(decoder, n_steps=2)
-    t2w = Token2Wav(flow, Vocoder.from_config("tiny", family="hift").for_inference())
+    decoder = tiny_flow().eval()
+    t2w = Token2Wav(decoder, Vocoder.from_config("tiny", family="hift").for_inference(), flow_options={"n_timesteps": 2})
     toks = torch.arange(40) % 16
     chunks = list(t2w.blocks(iter(toks.tolist()), (10, 15)))
     assert len(chunks) == 4  # blocks of 10, 15, 15, then the held-back overlap flushed
-    assert sum(len(c) for c in chunks) == flow.frames(40) * HOP
+    frames = int(40 / decoder.input_frame_rate * decoder.sample_rate / decoder.hop_length)
+    assert sum(len(c) for c in chunks) == frames * HOP
     assert all(torch.isfinite(c).all() for c in chunks)
+
+

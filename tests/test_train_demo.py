@@ -18,7 +18,7 @@ def test_train_acoustic_demo_end_to_end(tmp_path, demo_prepared):
     assert proc.returncode == 0, proc.stderr[-3000:]
     [run] = (tmp_path / "logs" / "train" / "runs").iterdir()
     assert (run / "checkpoints" / "last.ckpt").is_file()
-    assert (run / "decoder" / "config.json").is_file() and (run / "decoder" / "model.safetensors").is_file()
+    assert (run / "decoder" / "config.yaml").is_file() and (run / "decoder" / "flow.pt").is_file()
     assert list((run / "wandb").glob("offline-run-*"))
     import json
 

@@ -17,7 +17,8 @@ only the new frames. Three things hide the seams:
 The flow is anything with the authors' ``MaskedDiffWithXvec.inference``
 signature (``token, token_len, prompt_token, prompt_token_len, prompt_feat,
 prompt_feat_len, embedding`` -> mel ``(1, n_mels, T_new)``) and an
-``input_frame_rate``; ``DecoderAsFlow`` adapts a ``FlowDecoder``. The vocoder
+``input_frame_rate`` (our ``FlowDecoder`` is one; ``flow_options`` such as
+``n_timesteps`` go to its ``inference``). The vocoder
 is a ``Vocoder`` (its ``inference`` returns the HiFT source) or any module
 mapping mel to wave.
 
@@ -56,8 +57,9 @@ class Token2Wav:
 
     def __init__(self, flow, vocoder, sample_rate: int = 22050, hop_length: int = 256, n_mels: int = 80,
                  token_overlap: int = TOKEN_OVERLAP, mel_cache_frames: int = MEL_CACHE_FRAMES,
-                 upstream_prompt: bool = False):
+                 upstream_prompt: bool = False, flow_options: dict | None = None):
         self.flow, self.vocoder = flow, vocoder
+        self.flow_options = dict(flow_options or {})
         self.sample_rate, self.hop_length, self.n_mels = sample_rate, hop_length, n_mels
         self.mel_overlap = int(token_overlap / flow.input_frame_rate * sample_rate / hop_length)
         self.window = torch.from_numpy(np.hamming(2 * self.mel_overlap))
@@ -138,7 +140,7 @@ class Token2WavStream:
         mel = t2w.flow.inference(token=token, token_len=lens(token.shape[1]), prompt_token=self.prompt_token,
                                  prompt_token_len=lens(self.prompt_token.shape[1]), prompt_feat=self.prompt_feat,
                                  prompt_feat_len=lens(self.prompt_feat.shape[1]),
-                                 embedding=torch.zeros(1, EMBEDDING_DIM, device=token.device))
+                                 embedding=torch.zeros(1, EMBEDDING_DIM, device=token.device), **t2w.flow_options)
         if self.held_mel is not None:
             mel = crossfade(mel, self.held_mel, t2w.window.to(mel.device))
         emitted = mel
@@ -179,35 +181,3 @@ def _device(module) -> torch.device:
         return next(module.parameters()).device
     except (AttributeError, StopIteration):
         return torch.device("cpu")
-
-
-class DecoderAsFlow(torch.nn.Module):
-    """A ``FlowDecoder`` behind the authors' ``inference`` signature, for streaming.
-
-    The decoder continues from ``prompt_feat`` given ``prompt_token`` (its
-    CosyVoice-style prompt), and the new frames are trimmed or padded (last
-    frame repeated) to the authors' count, ``int(all tokens / rate × sr / hop)``
-    minus the prompt's frames, so the streaming timeline is the authors'. The
-    speaker embedding is ignored (the voice is in the weights).
-    """
-
-    def __init__(self, decoder, n_steps: int = 10, guidance: float | None = None, seed: int | None = 0):
-        super().__init__()
-        self.decoder, self.n_steps, self.guidance, self.seed = decoder, n_steps, guidance, seed
-        self.input_frame_rate = decoder.token_rate
-
-    def frames(self, num_tokens: int) -> int:
-        return int(num_tokens / self.input_frame_rate * self.decoder.sample_rate / self.decoder.hop_length)
-
-    @torch.inference_mode()
-    def inference(self, token, token_len, prompt_token, prompt_token_len, prompt_feat, prompt_feat_len, embedding):
-        n_prompt = int(prompt_token_len[0])
-        want = self.frames(n_prompt + int(token_len[0])) - int(prompt_feat_len[0])
-        prompt = {}
-        if n_prompt and prompt_feat.shape[1]:
-            prompt = {"prompt_tokens": prompt_token[0, :n_prompt].long(), "prompt_mel": prompt_feat[0].T}
-        mel = self.decoder.generate(token[0].long(), n_steps=self.n_steps, guidance=self.guidance, seed=self.seed,
-                                    **prompt)
-        if mel.shape[-1] < want:
-            mel = torch.cat([mel, mel[:, -1:].expand(-1, want - mel.shape[-1])], dim=-1)
-        return mel[None, :, :max(want, 0)]

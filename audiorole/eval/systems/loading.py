@@ -2,9 +2,9 @@
 
 Two sources are accepted:
 
-* an exported decoder directory (``config.json`` + ``model.safetensors``, written by
-  ``FlowDecoder.save``; the acoustic stage exports one to ``<run>/decoder``, with a
-  trained vocoder in ``<run>/decoder/vocoder`` when it trained one);
+* a decoder directory in GLM-4-Voice's layout (``config.yaml`` + ``flow.pt``): the public
+  glm-4-voice-decoder folder, or one ``FlowDecoder.save`` wrote (the acoustic stage exports
+  one to ``<run>/decoder``, with a trained vocoder in ``<run>/decoder/vocoder`` when it trained one);
 * a Lightning checkpoint of ``AcousticModule`` (``<run>/checkpoints/*.ckpt``): the decoder's
   weights are the ``decoder.*`` entries of its state dict. The module does not store the
   decoder's constructor arguments in its hyperparameters, so the architecture comes from
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from audiorole.errors import AudioroleError
 
-DECODER_CONFIG = "config.json"
+DECODER_WEIGHTS = "flow.pt"
 VOCODER_SUBDIR = "vocoder"
 VOCODER_CONFIG = "vocoder.json"
 _PREFIX = "decoder."
@@ -27,9 +27,9 @@ _PREFIX = "decoder."
 def _check_source(source: str | Path) -> Path:
     path = Path(source)
     if path.is_dir():
-        if not (path / DECODER_CONFIG).is_file():
-            raise AudioroleError(f"{path}: not an exported decoder (no {DECODER_CONFIG}); pass a run's decoder/ folder "
-                                 "or a checkpoint file (<run>/checkpoints/last.ckpt)")
+        if not (path / DECODER_WEIGHTS).is_file():
+            raise AudioroleError(f"{path}: not a decoder folder (no {DECODER_WEIGHTS}); pass a run's decoder/ folder, "
+                                 "the public glm-4-voice-decoder folder, or a checkpoint file (<run>/checkpoints/last.ckpt)")
         return path
     if path.is_file():
         return path
@@ -85,17 +85,18 @@ def _checkpoint_config(ckpt: dict, path: Path) -> dict:
 
 
 def decoder_config(source: str | Path) -> dict:
-    """The FlowDecoder constructor arguments of an exported decoder or a checkpoint."""
-    import json
+    """The FlowDecoder config (nested, complete) of a decoder folder or a checkpoint."""
+    from audiorole.models.flow.config import merged_config
+    from audiorole.models.flow.decoder import folder_config
 
     path = _check_source(source)
     if path.is_dir():
-        return dict(json.loads((path / DECODER_CONFIG).read_text())["config"])
+        return merged_config(folder_config(path))
     return _checkpoint_config(_read_checkpoint(path), path)
 
 
 def load_decoder(source: str | Path, device: str = "cpu"):
-    """A FlowDecoder in eval mode from an exported directory or an ``AcousticModule`` checkpoint."""
+    """A FlowDecoder in eval mode from a decoder folder or an ``AcousticModule`` checkpoint."""
     from audiorole.models.flow.decoder import FlowDecoder
 
     path = _check_source(source)
@@ -105,8 +106,9 @@ def load_decoder(source: str | Path, device: str = "cpu"):
     state = {k[len(_PREFIX):]: v for k, v in (ckpt.get("state_dict") or {}).items() if k.startswith(_PREFIX)}
     if not state:
         raise AudioroleError(f"{path}: no decoder.* weights in the checkpoint; is it an acoustic-stage checkpoint?")
-    decoder = FlowDecoder.from_config(_checkpoint_config(ckpt, path))
-    decoder.load_state_dict(state)
+    from audiorole.models.flow.load import load_state
+
+    decoder = load_state(FlowDecoder.from_config(_checkpoint_config(ckpt, path)), state, str(path))
     return decoder.to(device).eval()
 
 

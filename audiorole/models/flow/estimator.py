@@ -1,10 +1,7 @@
-"""Vector-field estimator v(x_t, mu, cond, t): a 1-D U-Net of residual conv + transformer blocks.
+"""The flow-matching estimator: CosyVoice's ``ConditionalDecoder``, a 1-D U-Net of ResNet and transformer blocks.
 
-Shaped like CosyVoice's ``ConditionalDecoder`` (down / mid / up levels with skip
-concatenation, sinusoidal time embedding through an MLP, conv + attention per level) with
-two changes: no temporal down-sampling (odd lengths need no padding tricks) and per-frame
-channel norms instead of GroupNorm, so a padded batch gives what each item gives alone.
-There is no speaker input: the voice lives in the weights.
+Input is [x_t, mu, speaker, prefix-mel] stacked on channels (4 × 80 = 320 for GLM-4-Voice).
+With channels (256, 256) there is one ×2 down/up step in time; the mid blocks run at half rate.
 """
 
 from __future__ import annotations
@@ -12,96 +9,95 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from audiorole.models.flow.layers import ChannelNorm, TransformerBlock, sinusoid
+from audiorole.models.flow.transformer_block import BasicTransformerBlock
+from audiorole.models.flow.unet_blocks import (Block1D, Downsample1D, ResnetBlock1D, SinusoidalPosEmb,
+                                                         TimestepEmbedding, Upsample1D)
 
 
-class ConvNormAct(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel: int = 3):
+def _transformers(dim, n_blocks, heads, head_dim, dropout, act_fn) -> nn.ModuleList:
+    return nn.ModuleList(BasicTransformerBlock(dim, heads, head_dim, dropout, act_fn) for _ in range(n_blocks))
+
+
+def _attend(blocks: nn.ModuleList, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Run transformer blocks over (B, C, T) with the 0/1 outer-product mask as score bias (see transformer_block)."""
+    x = x.transpose(1, 2)
+    bias = torch.matmul(mask.transpose(1, 2), mask)
+    for block in blocks:
+        x = block(x, bias)
+    return x.transpose(1, 2)
+
+
+class ConditionalDecoder(nn.Module):
+    def __init__(self, in_channels: int = 320, out_channels: int = 80, channels=(256, 256), dropout: float = 0.0,
+                 attention_head_dim: int = 64, n_blocks: int = 4, num_mid_blocks: int = 12, num_heads: int = 8,
+                 act_fn: str = "gelu"):
         super().__init__()
-        self.conv = nn.Conv1d(cin, cout, kernel, padding=kernel // 2)
-        self.norm = ChannelNorm(cout)
-        self.act = nn.Mish()
+        channels = tuple(int(c) for c in channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        time_dim = channels[0] * 4
+        self.time_embeddings = SinusoidalPosEmb(in_channels)
+        self.time_mlp = TimestepEmbedding(in_channels, time_dim)
+        block = dict(n_blocks=n_blocks, heads=num_heads, head_dim=attention_head_dim, dropout=dropout, act_fn=act_fn)
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        return self.act(self.norm(self.conv(x * keep))) * keep
+        self.down_blocks = nn.ModuleList()
+        dim = in_channels
+        for i, out in enumerate(channels):
+            last = i == len(channels) - 1
+            down = nn.Conv1d(out, out, 3, padding=1) if last else Downsample1D(out)
+            self.down_blocks.append(nn.ModuleList([ResnetBlock1D(dim, out, time_dim), _transformers(out, **block), down]))
+            dim = out
+        self.mid_blocks = nn.ModuleList(
+            nn.ModuleList([ResnetBlock1D(dim, dim, time_dim), _transformers(dim, **block)])
+            for _ in range(num_mid_blocks))
+        ups = channels[::-1] + (channels[0],)
+        self.up_blocks = nn.ModuleList()
+        for i in range(len(ups) - 1):
+            last = i == len(ups) - 2
+            out = ups[i + 1]
+            up = nn.Conv1d(out, out, 3, padding=1) if last else Upsample1D(out)
+            # input: the previous level's output concatenated with the skip of the same level
+            self.up_blocks.append(nn.ModuleList([ResnetBlock1D(ups[i] * 2, out, time_dim), _transformers(out, **block), up]))
+        self.final_block = Block1D(ups[-1], ups[-1])
+        self.final_proj = nn.Conv1d(ups[-1], out_channels, 1)
+        self._init_weights()
 
+    def _init_weights(self):
+        # the authors' initialisation (matters only when training from scratch; nothing to fill on the meta device)
+        if self.final_proj.weight.is_meta:
+            return
+        for m in self.modules():
+            if isinstance(m, (nn.Conv1d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.GroupNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
 
-class ResBlock(nn.Module):
-    """Two conv blocks with the time embedding added in between (as in Grad-TTS / Matcha / CosyVoice)."""
+    def forward(self, x, mask, mu, t, spks=None, cond=None):
+        """x, mu, cond (B, 80, T); mask (B, 1, T) float; t scalar or (B,); spks (B, 80) -> velocity (B, 80, T)."""
+        t = self.time_mlp(self.time_embeddings(t))
+        parts = [x, mu]
+        if spks is not None:
+            parts.append(spks.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        if cond is not None:
+            parts.append(cond)
+        x = torch.cat(parts, dim=1)
 
-    def __init__(self, cin: int, cout: int, time_dim: int):
-        super().__init__()
-        self.block1 = ConvNormAct(cin, cout)
-        self.time = nn.Sequential(nn.Mish(), nn.Linear(time_dim, cout))
-        self.block2 = ConvNormAct(cout, cout)
-        self.skip = nn.Conv1d(cin, cout, 1) if cin != cout else nn.Identity()
-
-    def forward(self, x, keep, t_emb):
-        h = self.block1(x, keep) + self.time(t_emb).unsqueeze(-1)
-        return (self.block2(h, keep) + self.skip(x)) * keep
-
-
-class Level(nn.Module):
-    """ResBlock, then ``n_attn`` transformer blocks, then a conv (where the U-Net would resample)."""
-
-    def __init__(self, cin, cout, time_dim, n_attn, heads, head_dim, ff_mult, dropout, out_conv=True):
-        super().__init__()
-        self.res = ResBlock(cin, cout, time_dim)
-        self.attn = nn.ModuleList(TransformerBlock(cout, heads, ff_mult, dropout, head_dim) for _ in range(n_attn))
-        self.out = nn.Conv1d(cout, cout, 3, padding=1) if out_conv else None
-
-    def forward(self, x, keep, mask, t_emb):
-        x = self.res(x, keep, t_emb).transpose(1, 2)
-        for block in self.attn:
-            x = block(x, mask)
-        x = x.transpose(1, 2)
-        skip = x
-        if self.out is not None:
-            x = self.out(x * keep) * keep
-        return x, skip
-
-
-class Estimator(nn.Module):
-    def __init__(self, n_mels: int = 80, channels=(192,), n_attn: int = 1, mid_blocks: int = 2, heads: int = 4,
-                 head_dim: int = 48, ff_mult: int = 4, dropout: float = 0.0):
-        super().__init__()
-        channels = [int(c) for c in channels]
-        self.time_in = channels[0]
-        time_dim = 4 * channels[0]
-        self.time_mlp = nn.Sequential(nn.Linear(channels[0], time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
-        args = dict(time_dim=time_dim, n_attn=n_attn, heads=heads, head_dim=head_dim, ff_mult=ff_mult, dropout=dropout)
-        cin = 3 * n_mels  # [x_t, mu, cond]
-        self.down = nn.ModuleList()
-        for c in channels:
-            self.down.append(Level(cin, c, **args))
-            cin = c
-        self.mid = nn.ModuleList(Level(cin, cin, out_conv=False, **args) for _ in range(mid_blocks))
-        self.up = nn.ModuleList()
-        for c in reversed(channels):
-            self.up.append(Level(cin + c, c, **args))
-            cin = c
-        self.final = ConvNormAct(cin, cin)
-        self.proj = nn.Conv1d(cin, n_mels, 1)
-        # linear path from the inputs: the OT velocity is close to linear in (x_t, mu), which a
-        # small conv/attention stack otherwise takes many steps to learn
-        self.linear = nn.Conv1d(3 * n_mels, n_mels, 1)
-        self.linear_gain = nn.Linear(time_dim, n_mels)
-        nn.init.zeros_(self.linear_gain.weight)
-        nn.init.zeros_(self.linear_gain.bias)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, mu: torch.Tensor, t: torch.Tensor,
-                cond: torch.Tensor) -> torch.Tensor:
-        """x, mu, cond (B, n_mels, T); mask (B, T) bool; t (B,) in [0, 1] -> velocity (B, n_mels, T)."""
-        keep = mask.unsqueeze(1).to(x.dtype)
-        t_emb = self.time_mlp(sinusoid(t * 1000.0, self.time_in))  # ×1000: spread t over the sinusoid periods
-        inp = torch.cat([x, mu, cond], dim=1)
-        h = inp
-        skips = []
-        for level in self.down:
-            h, skip = level(h, keep, mask, t_emb)
-            skips.append(skip)
-        for level in self.mid:
-            h, _ = level(h, keep, mask, t_emb)
-        for level in self.up:
-            h, _ = level(torch.cat([h, skips.pop()], dim=1), keep, mask, t_emb)
-        return (self.proj(self.final(h, keep)) + self.linear(inp) * torch.exp(self.linear_gain(t_emb)).unsqueeze(-1)) * keep
+        skips, masks = [], [mask]
+        for resnet, transformers, down in self.down_blocks:
+            m = masks[-1]
+            x = _attend(transformers, resnet(x, m, t), m)
+            skips.append(x)
+            x = down(x * m)
+            masks.append(m[:, :, ::2])
+        masks.pop()  # the rate below the last level is never used
+        m = masks[-1]
+        for resnet, transformers in self.mid_blocks:
+            x = _attend(transformers, resnet(x, m, t), m)
+        for resnet, transformers, up in self.up_blocks:
+            m, skip = masks.pop(), skips.pop()
+            x = resnet(torch.cat([x[:, :, : skip.shape[-1]], skip], dim=1), m, t)
+            x = up(_attend(transformers, x, m) * m)
+        x = self.final_block(x, m)
+        return self.final_proj(x * m) * mask

@@ -20,6 +20,7 @@ from .hift import HiFTConfig, HiFTGenerator, resolve_hift_config
 from .public_checkpoint import has_weight_norm, to_old_names, to_parametrized_names
 
 WEIGHTS_FILE = "hift.pt"
+COMPONENT_KEYS = {"_target_", "_name_", "_apply_"}  # how the safe reader marks tagged nodes
 CONFIG_FILE = "config.yaml"
 def is_hift_state(state: dict) -> bool:
     return "m_source.l_linear.weight" in state
@@ -73,20 +74,39 @@ def _shape_summary(cfg: HiFTConfig) -> str:
             f"upsample_rates={list(cfg.upsample_rates)}, f0 cond_channels={cfg.f0_predictor['cond_channels']})")
 
 
+def _plain_kwargs(node: dict) -> dict:
+    """A component's keyword arguments that are plain data; nested components (tagged nodes) dropped."""
+
+    def plain(v) -> bool:
+        if isinstance(v, dict):
+            return not COMPONENT_KEYS & set(v) and all(plain(x) for x in v.values())
+        if isinstance(v, list):
+            return all(plain(x) for x in v)
+        return True
+
+    return {k: v for k, v in node.items() if k not in COMPONENT_KEYS and plain(v)}
+
+
 def config_from_folder(folder: Path) -> HiFTConfig:
     """The ``hift`` entry of ``config.yaml`` beside the weights, read without running its tags; else the defaults."""
-    from audiorole.models.glm4voice_config import component, plain_kwargs, read_config
+    from audiorole.models import hyperpyyaml
 
     path = folder / CONFIG_FILE
     if not path.is_file():
         return HiFTConfig()
-    node = component(read_config(path), "hift", path)
+    try:
+        node = hyperpyyaml.load(path.read_text(encoding="utf-8")).get("hift")
+    except Exception as err:
+        raise ConfigError(f"{path}: unreadable HyperPyYAML ({err.__class__.__name__}: {str(err).splitlines()[0]}); "
+                          "fix the file or remove it to use GLM-4-Voice's defaults") from None
     if node is None:
         return HiFTConfig()
-    kwargs = plain_kwargs(node)
+    if not isinstance(node, dict) or "_target_" not in node:
+        raise ConfigError(f"{path}: 'hift' is not a '!new:' component; is this a GLM-4-Voice decoder config?")
+    kwargs = _plain_kwargs(node)
     predictor = node.get("f0_predictor")
-    if predictor is not None:
-        kwargs["f0_predictor"] = {k: v for k, v in plain_kwargs(predictor).items()
+    if isinstance(predictor, dict):
+        kwargs["f0_predictor"] = {k: v for k, v in _plain_kwargs(predictor).items()
                                   if k in ("num_class", "in_channels", "cond_channels")}
     for k, v in kwargs.items():
         if isinstance(v, str):

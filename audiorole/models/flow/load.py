@@ -1,0 +1,83 @@
+"""Read a decoder folder (``config.yaml`` + ``flow.pt``) and load its weights strictly.
+
+``source`` is a local folder (the hub folder ``THUDM/glm-4-voice-decoder`` as downloaded) or a hub
+id, fetched with ``huggingface_hub`` (``HF_TOKEN`` from the environment) where the hub is reachable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from audiorole.errors import AudioroleError
+from audiorole.models import hyperpyyaml
+from audiorole.models.flow.flow import MaskedDiffWithXvec
+from audiorole.utils.hub import local_or_hub
+
+CONFIG_FILE = "config.yaml"
+WEIGHTS_FILE = "flow.pt"
+HUB_ID = "THUDM/glm-4-voice-decoder"
+
+
+class FlowLoadError(AudioroleError):
+    """A decoder folder is missing, unreadable, or its weights do not fit the flow."""
+
+
+def resolve_source(source: str | Path) -> Path:
+    """A local folder as is; otherwise a hub id, downloading config.yaml and flow.pt only."""
+    return local_or_hub(source, FlowLoadError, needs=f"{CONFIG_FILE} and {WEIGHTS_FILE}", example=HUB_ID,
+                        allow_patterns=[(CONFIG_FILE, WEIGHTS_FILE)])
+
+
+def read_flow_config(folder: Path) -> dict:
+    """The ``flow:`` section of ``folder/config.yaml`` as plain data ({} when there is no config file)."""
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        flow = hyperpyyaml.load(path.read_text()).get("flow")
+    except Exception as err:
+        raise FlowLoadError(f"{path}: unreadable HyperPyYAML ({err.__class__.__name__}: {str(err).splitlines()[0]}); "
+                            "fix the file or remove it to use GLM-4-Voice's defaults") from None
+    if not isinstance(flow, dict):
+        raise FlowLoadError(f"{path}: no `flow:` section; fix the file or remove it to use GLM-4-Voice's defaults")
+    return flow
+
+
+def first_mismatch(expected: dict, found: dict) -> str | None:
+    """Describe the first tensor (in the model's order) that differs between two state dicts, else None."""
+    for name, tensor in expected.items():
+        if name not in found:
+            return f"{name} {tuple(tensor.shape)} is missing"
+        if tuple(found[name].shape) != tuple(tensor.shape):
+            return f"{name} has shape {tuple(found[name].shape)}, expected {tuple(tensor.shape)}"
+    extra = next((name for name in found if name not in expected), None)
+    return None if extra is None else f"{extra} {tuple(found[extra].shape)} is unexpected"
+
+
+def load_state(flow: MaskedDiffWithXvec, state: dict, where: str) -> MaskedDiffWithXvec:
+    """``load_state_dict(strict=True)`` with a one-line error naming the first differing tensor."""
+    problem = first_mismatch(flow.state_dict(), state)
+    if problem:
+        raise FlowLoadError(f"{where}: {problem}; the weights do not match the flow built from its config "
+                            f"(check {CONFIG_FILE} or pass the folder the weights came with)")
+    flow.load_state_dict(state, strict=True)
+    return flow
+
+
+def weights_file(folder: Path) -> Path:
+    """``folder/flow.pt``, checked before anything is built (a missing file fails at once)."""
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise FlowLoadError(f"{path}: missing; the decoder folder needs {WEIGHTS_FILE} (and {CONFIG_FILE})")
+    return path
+
+
+def read_weights(path: Path) -> dict:
+    """A ``flow.pt`` state dict, read without unpickling code (``weights_only``)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise FlowLoadError(f"{path}: not a torch state dict ({type(err).__name__}); pass the public {WEIGHTS_FILE}") from None
+    return state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state
