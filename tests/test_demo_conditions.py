@@ -76,3 +76,26 @@ def test_condition_changes_audio_not_truth():
     hard = mix_episode("ep", scenes, clips, SR, random.Random(1), Condition("applause", 5.0, 0.3), random.Random(2))
     assert clean.utterances == hard.utterances and clean.audio.shape == hard.audio.shape
     assert clean.snr_db > 15 and hard.snr_db == pytest.approx(5.0, abs=1.0)
+
+
+def test_robustness_row_and_table(tmp_path):
+    import json
+
+    from audiorole.demo.robustness import markdown, row, transcript_wer
+
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "ep01.script.jsonl").write_text("\n".join(json.dumps(u) for u in [
+        {"speaker": "mara", "text": "haul in the jib", "start": 0.0, "end": 1.0},
+        {"speaker": "june", "text": "totally", "start": 1.5, "end": 2.0}]))
+    turns = tmp_path / "prep" / "work" / "transcribe" / "ep01" / "k1"
+    turns.mkdir(parents=True)
+    (turns / "turns.json").write_text(json.dumps([{"start": 1.5, "text": "totally"}, {"start": 0.0, "text": "haul in the job"}]))
+    assert transcript_wer(tmp_path / "prep", truth) == pytest.approx(1 / 5)
+    old = row("babble10", {"der": {"ep01": 0.084}, "attribution_accuracy": None, "replies": 0}, 0.0, 0.2)
+    new = row("clean", {"episodes": {"ep01": {"der": 0.011}}, "by_regime": {"all": {
+        "precision_kept": 1.0, "recall_kept": 0.5, "wer_all": 0.22, "replies_kept": 47}}}, 6.39, None)
+    table = markdown([new, old]).splitlines()
+    assert table[0] == "| condition | DER ep01 % | precision % | recall % | WER all % | replies | kept min |"
+    assert table[2] == "| clean | 1.1 | 100.0 | 50.0 | 22.0 | 47 | 6.39 |"
+    assert table[3] == "| babble10 | 8.4 | – | – | 20.0 | 0 | 0.00 |"
