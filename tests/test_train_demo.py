@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_train_acoustic_demo_end_to_end(tmp_path, demo_prepared):
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "stage=acoustic", "character=june", f"paths.data_dir={demo_prepared[0]}",
+        [sys.executable, str(ROOT / "train.py"), "stage=acoustic", "character=otis", f"paths.data_dir={demo_prepared[0]}",
          f"paths.log_dir={tmp_path}/logs", "trainer.max_epochs=2", "trainer.check_val_every_n_epoch=1"],
         capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
