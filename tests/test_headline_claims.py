@@ -107,8 +107,9 @@ def test_semantic_training_raises_cp_over_the_untrained_lm(demo_prepared, tmp_pa
     L.seed_everything(cfg.seed, workers=True)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     model = hydra.utils.instantiate(cfg.model)
+    # inference_mode=False: the validation before fit must not leave the module's loss metrics as inference tensors
     trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False,
-                                      enable_progress_bar=False)
+                                      enable_progress_bar=False, inference_mode=False)
     before = trainer.validate(model, datamodule=datamodule, verbose=False)[0]["val/loss"]
     items = held_out(cfg.data.out_dir, [character])[character]
     untrained = model.respond(items)
