@@ -107,15 +107,15 @@ METRICS = {"ap": APMetric, "aq": AQMetric, "cq": CQMetric, "cp": CPMetric, "wer"
 
 
 def arp_metrics(names=("ap", "aq", "cq", "cp"), prefix: str | None = None,
-                extra_quality: tuple[str, ...] = ()) -> MetricCollection:
+                extra_quality: tuple[str, ...] = (), **metric_kwargs) -> MetricCollection:
     """A fresh collection; ``update(**scores)`` feeds each metric its own keys (``EvalResult.scores()``).
 
     Compute groups are off: the metrics have same-named states, and grouping
     would let one metric's update stand in for another's.
     """
-    metrics = {n: METRICS[n]() for n in names}
+    metrics = {n: METRICS[n](**metric_kwargs) for n in names}
     if "aq" in metrics and extra_quality:  # one AQ metric, a key per quality backend
-        metrics["aq"] = AQMetric(keys=("aq", *(f"aq_{n}" for n in extra_quality)))
+        metrics["aq"] = AQMetric(keys=("aq", *(f"aq_{n}" for n in extra_quality)), **metric_kwargs)
     return MetricCollection(metrics, prefix=prefix, compute_groups=False)
 
 
@@ -131,7 +131,9 @@ def summarize(rows: list[dict]) -> dict[str, float | int]:
     extra = tuple(k.removeprefix("aq_") for k in keys if k.startswith("aq_"))
     if not names:
         return {}
-    collection = arp_metrics(names, extra_quality=extra)
+    # The rows are all there is (e.g. rank 0 scoring alone under DDP): no gathering across processes,
+    # which would wait forever for ranks that are not computing.
+    collection = arp_metrics(names, extra_quality=extra, sync_on_compute=False)
     collection.update(**per_item_scores(rows, keys))
     return {k: v for k, v in as_numbers(collection.compute()).items()
             if k in keys or any(k == f"{key}_{s}" for key in keys for s in STATS)}
