@@ -55,7 +55,11 @@ class Transcribe:
         wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")
         turns = load_turns(ctx.results["attribute"]["turns"])
         todo = [t for t in turns if t.duration >= self.min_seconds]
-        transcripts = self.backend.transcribe_spans(wave, [(t.start, t.end) for t in todo], sr)
+        spans = [(t.start, t.end) for t in todo]
+        if hasattr(self.backend, "transcribe_spans"):  # a backend that may share windows between turns
+            transcripts = self.backend.transcribe_spans(wave, spans, sr)
+        else:  # any backend of clips: one per turn
+            transcripts = self.backend.transcribe_many([wave[int(a * sr): int(b * sr)] for a, b in spans])
         for turn, transcript in zip(todo, transcripts):
             turn.text = transcript.text.strip()
             turn.language = transcript.language
