@@ -111,7 +111,7 @@ def test_reference_folder_matches_ground_truth_with_the_offline_evaluator(bench,
     from audiorole.eval.run import load_references, prepare_evaluator
     from conftest import compose_config
 
-    cfg = compose_config("evaluate", ["eval=offline", "eval.quality.hop_seconds=9.01"], tmp_path)
+    cfg = compose_config("evaluate", ["eval=offline", "eval.quality_also.dnsmos.hop_seconds=9.01"], tmp_path)
     evaluator = hydra.utils.instantiate(cfg.eval)
     prepare_evaluator(evaluator, load_references(prepared, DEMO_SERIES))
     items = {"mara": held_out_items(prepared, "mara", with_tokens=False)}
