@@ -86,11 +86,11 @@ def test_a_mismatched_checkpoint_names_the_first_differing_tensor(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_hift(tmp_path)
     msg = str(e.value)
-    assert "\n" not in msg and "hift.pt" in msg and "tensor 'conv_pre.bias' has shape (16,)" in msg
+    assert "\n" not in msg and "hift.pt" in msg and "conv_pre.bias has shape (16,)" in msg
     state = read_hift_state(FIXTURES / "hift.pt")
     state.pop("f0_predictor.classifier.bias")
     torch.save(state, tmp_path / "hift.pt")
-    with pytest.raises(ConfigError, match="missing tensor 'f0_predictor.classifier.bias'"):
+    with pytest.raises(ConfigError, match=r"f0_predictor.classifier.bias \(1,\) is missing"):
         load_hift(tmp_path / "hift.pt", config=load_hift(FIXTURES).config)
 
 

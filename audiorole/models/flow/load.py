@@ -12,6 +12,7 @@ import torch
 
 from audiorole.errors import AudioroleError
 from audiorole.models import hyperpyyaml
+from audiorole.models.state_dicts import first_mismatch
 from audiorole.models.flow.flow import MaskedDiffWithXvec
 from audiorole.utils.hub import local_or_hub
 
@@ -43,17 +44,6 @@ def read_flow_config(folder: Path) -> dict:
     if not isinstance(flow, dict):
         raise FlowLoadError(f"{path}: no `flow:` section; fix the file or remove it to use GLM-4-Voice's defaults")
     return flow
-
-
-def first_mismatch(expected: dict, found: dict) -> str | None:
-    """Describe the first tensor (in the model's order) that differs between two state dicts, else None."""
-    for name, tensor in expected.items():
-        if name not in found:
-            return f"{name} {tuple(tensor.shape)} is missing"
-        if tuple(found[name].shape) != tuple(tensor.shape):
-            return f"{name} has shape {tuple(found[name].shape)}, expected {tuple(tensor.shape)}"
-    extra = next((name for name in found if name not in expected), None)
-    return None if extra is None else f"{extra} {tuple(found[extra].shape)} is unexpected"
 
 
 def load_state(flow: MaskedDiffWithXvec, state: dict, where: str) -> MaskedDiffWithXvec:

@@ -17,6 +17,8 @@ import torch
 from audiorole.errors import ConfigError
 
 from .hift import HiFTConfig, HiFTGenerator, resolve_hift_config
+from audiorole.models.state_dicts import first_mismatch
+
 from .public_checkpoint import has_weight_norm, to_old_names, to_parametrized_names
 
 WEIGHTS_FILE = "hift.pt"
@@ -43,25 +45,12 @@ def _public_name(name: str) -> str:
     return next(iter(to_old_names({name: None})))
 
 
-def first_mismatch(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> str | None:
-    """One line on the first tensor (in the model's order) that differs in name or shape, by its public name."""
-    ours = model.state_dict()
-    for name, tensor in ours.items():
-        if name not in state:
-            return f"missing tensor {_public_name(name)!r} {tuple(tensor.shape)}"
-        if tuple(state[name].shape) != tuple(tensor.shape):
-            return (f"tensor {_public_name(name)!r} has shape {tuple(state[name].shape)}, "
-                    f"the model expects {tuple(tensor.shape)}")
-    extra = [k for k in state if k not in ours]
-    return f"unexpected tensor {_public_name(extra[0])!r}" if extra else None
-
-
 def load_hift_state(model: HiFTGenerator, state: dict[str, torch.Tensor], source: str | Path) -> HiFTGenerator:
     """Load public- or our-named tensors into ``model`` with ``strict=True``; folds weight norm if the file did."""
     state = to_parametrized_names(state)
     if model.has_weight_norm and not has_weight_norm(state):
         model.remove_weight_norm()
-    problem = first_mismatch(model, state)
+    problem = first_mismatch(model.state_dict(), state, display=_public_name)
     if problem:
         raise ConfigError(f"{source}: does not fit HiFT {_shape_summary(model.config)}: {problem}; "
                           f"pass the matching config (config.yaml beside it) or the right checkpoint")
