@@ -33,6 +33,7 @@ OTHER_ENTRY_POINTS = {
     "bench/semantic_memory.py": "tests/test_bench_semantic_memory.py",
     "audiorole.benchmark": "tests/test_benchmark.py",
     "audiorole.listening_test": "tests/test_listening_test.py",
+    "audiorole.demo.robustness": "tests/test_demo_conditions.py::test_robustness_row_and_table",  # its sweep is minutes per condition
 }
 
 
