@@ -66,6 +66,7 @@ def test_split_is_written_once_and_the_tokenizer_fits_on_its_train_part(prepared
 
     cfg, _ = prepared
     out = Path(cfg.data.out_dir)
+    prepare_dataset(cfg.data, tokenizer=cfg.tokenizer)  # fits the offline tokenizer here, or finds it fitted
     splits = load_splits(out, cfg.data.splits)
     assert set(splits.counts) == {"mara", "otis", "june"} and all(r["train"] and r["dev"] for r in splits.counts.values())
     fit_on = json.loads((out / "tokenizer" / "offline" / "fit_on.json").read_text())["fit_on"]
