@@ -159,7 +159,7 @@ def _reply_streaming(model, fmt, prompt, settings, limit, decoder, vocoder, args
     from audiorole.models.streaming import BlockFeeder
     from audiorole.speak import streaming_synthesizer
 
-    feeder = BlockFeeder(streaming_synthesizer(decoder, vocoder, n_steps=args.steps, seed=args.seed))
+    feeder = BlockFeeder(streaming_synthesizer(decoder, vocoder, n_steps=args.steps))
     first_at = None  # tokens generated when the first audio was written
     start = time.perf_counter()
     with WavStream(args.out, decoder.sample_rate) as out:

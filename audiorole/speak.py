@@ -86,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def streaming_synthesizer(decoder, vocoder=None, n_steps: int = 10, seed: int | None = 0):
+def streaming_synthesizer(decoder, vocoder=None, n_steps: int = 10):
     """``Token2Wav`` over a decoder with the authors' flow ``inference`` signature (our ``FlowDecoder``, or
     theirs) and a vocoder (None: Griffin-Lim). ``n_steps`` goes to our decoder's ``inference`` as its
-    Euler steps (0: the encoder's own mel); its noise is the authors' fixed seed, so ``seed`` is unused."""
+    Euler steps (0: the encoder's own mel); its noise is the authors' fixed seed."""
     from audiorole.models.streaming import Token2Wav
 
     if vocoder is None:
@@ -106,7 +106,7 @@ def _stream(tokens, decoder, vocoder, args) -> int:
 
     from audiorole.audio.wav_stream import WavStream
 
-    t2w = streaming_synthesizer(decoder, vocoder, n_steps=args.steps, seed=args.seed)
+    t2w = streaming_synthesizer(decoder, vocoder, n_steps=args.steps)
     start = time.perf_counter()
     with WavStream(args.out, decoder.sample_rate) as out:
         for chunk in t2w.blocks(iter(np.asarray(tokens).tolist())):
