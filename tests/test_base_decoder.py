@@ -1,4 +1,4 @@
-"""The shipped offline codebook (pinned, loadable) and training from a corpus manifest."""
+"""The shipped offline codebook and base decoder (pinned, loadable) and training from a corpus manifest."""
 
 import functools
 import shutil
@@ -10,6 +10,8 @@ import torch
 from omegaconf import OmegaConf
 
 from audiorole.demo.base_corpus import Utterance, clip_path, write_manifests
+from audiorole.errors import AudioroleError
+from audiorole.models.flow import base_decoder
 from audiorole.tokenizers import shipped
 from audiorole.tokenizers.base import TokenizerError
 from audiorole.tokenizers.offline import OfflineTokenizer
@@ -33,6 +35,40 @@ def test_tokenizer_offline_is_the_shipped_codebook(make_cfg):
     cfg = make_cfg([])
     assert cfg.tokenizer._target_ == "audiorole.tokenizers.shipped.load_shipped"
     assert make_cfg(["tokenizer=offline_fit"]).tokenizer._target_ == "audiorole.tokenizers.offline_fit.fit_or_load"
+
+
+def test_base_decoder_matches_its_pins_and_loads_strictly_into_the_tiny_config(make_cfg):
+    import hydra
+
+    from audiorole.models.flow.decoder import FlowDecoder
+    from audiorole.models.flow.load import load_state
+
+    folder = base_decoder.base_decoder_dir()
+    assert sum(p.stat().st_size for p in base_decoder.BASE_DIR.iterdir()) <= 10 * 2**20
+    cfg = make_cfg(["stage=acoustic"])
+    assert cfg.model.init_from == folder  # the demo's acoustic stage fine-tunes from it by default
+    tiny = hydra.utils.instantiate(cfg.model.decoder)
+    base = FlowDecoder.load(folder)
+    load_state(tiny, base.state_dict(), "base decoder")  # strict: every tensor, every shape
+    assert all(p.dtype == torch.float32 for p in tiny.parameters())
+    assert make_cfg(["stage=acoustic", "experiment=decoder_init", "decoder_init=base"]).model.init_from == folder
+
+
+def test_the_base_decoder_recipe_reads_the_corpus_from_scratch(make_cfg, monkeypatch):
+    monkeypatch.setenv("AUDIOROLE_BASE_CORPUS", "/corpora/base")
+    cfg = make_cfg(["experiment=base_decoder"])
+    assert cfg.datamodule._target_ == "datamodules.base_corpus_datamodule.BaseCorpusDataModule"
+    assert cfg.data.out_dir == "/corpora/base" and cfg.model.init_from is None
+    assert cfg.optimized_metric == "val/wer" and cfg.eval.metrics == ["ap", "wer"]
+
+
+def test_a_changed_base_decoder_file_is_refused(tmp_path, monkeypatch):
+    copy = tmp_path / "base"
+    shutil.copytree(base_decoder.BASE_DIR, copy)
+    (copy / "config.yaml").write_text((copy / "config.yaml").read_text() + "\n# edited\n")
+    monkeypatch.setattr(base_decoder, "BASE_DIR", copy)
+    with pytest.raises(AudioroleError, match=r"config.yaml: sha256 .* is not the pinned"):
+        base_decoder.base_decoder_dir()
 
 
 @pytest.fixture

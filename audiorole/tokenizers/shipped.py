@@ -28,6 +28,7 @@ import numpy as np
 
 from audiorole.tokenizers.base import TokenizerError
 from audiorole.tokenizers.offline import OfflineTokenizer
+from audiorole.tokenizers.offline_fit import FIT_ON
 from audiorole.utils.atomic import atomic_path
 from audiorole.utils.weights import file_sha256, verify_shipped
 
@@ -59,6 +60,7 @@ def load_shipped(copy_to: str | Path | None = None, *, threads: int = 0, batch_s
             if not (copy_to / name).is_file() or file_sha256(copy_to / name) != SHA256[name]:
                 with atomic_path(copy_to / name) as tmp:
                     shutil.copyfile(SHIPPED_DIR / name, tmp)
+        (copy_to / FIT_ON).unlink(missing_ok=True)  # left by a codebook fitted there before: not this one
     return tok
 
 
