@@ -91,7 +91,10 @@ class ARPEvalCallback(Callback):
 
     def _items_for(self, dm, part: str):
         if part not in self._items:
-            self._items[part] = held_out_items(dm.data.out_dir, dm.character, part=part, limit=self.max_items[part])
+            # A corpus datamodule (not a series: experiment=base_decoder) gives its own held-out items.
+            own = getattr(dm, "eval_items", None)
+            self._items[part] = (own(part, self.max_items[part]) if own is not None else
+                                 held_out_items(dm.data.out_dir, dm.character, part=part, limit=self.max_items[part]))
         return self._items[part]
 
     @staticmethod
@@ -125,7 +128,8 @@ class ARPEvalCallback(Callback):
         dm = self._datamodule(trainer)
         items = self._items_for(dm, part)
         if not self._prepared:
-            prepare_evaluator(self.evaluator, load_references(dm.data.out_dir, dm.data.series_dir))
+            own = getattr(dm, "eval_references", None)
+            prepare_evaluator(self.evaluator, own() if own is not None else load_references(dm.data.out_dir, dm.data.series_dir))
             self._prepared = True
         outputs = respond(items)
         if len(outputs) != len(items):

@@ -14,11 +14,13 @@ from audiorole.errors import ConfigError
 from audiorole.utils.task import check_required
 from conftest import CONF_DIR, ROOT
 
-EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+# The paper's analyses are sweeps; base_decoder is one run (a recipe, tested in test_base_decoder.py).
+SINGLE_RUNS = {"base_decoder"}
+EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml") if p.stem not in SINGLE_RUNS)
 SEARCHES = sorted(p.stem for p in (CONF_DIR / "hparams_search").glob("*.yaml"))
 LAUNCHERS = sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
 # What a user must add on the command line for an experiment to run.
-REQUIRED = {"decoder_init": ["base_decoder=/models/base/decoder"]}
+REQUIRED: dict[str, list[str]] = {}
 
 
 def sweep_jobs(cfg) -> list[list[str]]:
@@ -41,9 +43,9 @@ def plain(cfg) -> dict:
     return resolved
 
 
-def job_configs(make_cfg, experiment: str) -> list[dict]:
+def job_configs(make_cfg, experiment: str, extra: list[str] = ()) -> list[dict]:
     """Every job's resolved config, each resolved right after it is composed (Hydra's config is global)."""
-    base = [f"experiment={experiment}", *REQUIRED.get(experiment, [])]
+    base = [f"experiment={experiment}", *REQUIRED.get(experiment, []), *extra]
     return [plain(make_cfg(base + job)) for job in sweep_jobs(make_cfg(base))]
 
 
@@ -102,11 +104,16 @@ def test_per_character_covers_every_demo_character(make_cfg):
 
 
 def test_decoder_init_arms_and_the_missing_base_decoder(make_cfg):
+    from audiorole.models.flow.base_decoder import base_decoder_dir
+
     arms = {c["decoder_init"]: c["model"]["init_from"] for c in job_configs(make_cfg, "decoder_init")}
-    assert arms == {"scratch": None, "base": "/models/base/decoder"}
+    assert arms == {"scratch": None, "base": base_decoder_dir()}  # the shipped base decoder by default
+    given = {c["decoder_init"]: c["model"]["init_from"]
+             for c in job_configs(make_cfg, "decoder_init", ["base_decoder=/models/base/decoder"])}
+    assert given == {"scratch": None, "base": "/models/base/decoder"}
     for arm in ("scratch", "base"):
         with pytest.raises(ConfigError, match=r"missing config values: base_decoder; .*base_decoder=\.\.\."):
-            check_required(make_cfg(["experiment=decoder_init", f"decoder_init={arm}"]))
+            check_required(make_cfg(["experiment=decoder_init", f"decoder_init={arm}", "base_decoder=???"]))
 
 
 @pytest.mark.parametrize("name", SEARCHES)

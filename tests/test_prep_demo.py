@@ -62,15 +62,20 @@ def test_manifests_carry_reply_metadata(prepared):
 
 
 def test_split_is_written_once_and_the_tokenizer_fits_on_its_train_part(prepared):
+    from omegaconf import OmegaConf
+
     from audiorole.data.splits import load_splits
+    from conftest import CONF_DIR
 
     cfg, _ = prepared
     out = Path(cfg.data.out_dir)
-    prepare_dataset(cfg.data, tokenizer=cfg.tokenizer)  # fits the offline tokenizer here, or finds it fitted
+    fit = OmegaConf.merge(OmegaConf.load(CONF_DIR / "tokenizer" / "offline_fit.yaml"),
+                          {"directory": str(out / "tokenizer" / "offline_fit")})
+    prepare_dataset(cfg.data, tokenizer=fit)  # tokenizer=offline_fit: fits here, or finds it fitted
     splits = load_splits(out, cfg.data.splits)
     assert set(splits.counts) == {"mara", "otis", "june"} and all(r["train"] and r["dev"] for r in splits.counts.values())
     assert all(r["test"] >= 8 for r in splits.counts.values()), splits.counts
-    fit_on = json.loads((out / "tokenizer" / "offline" / "fit_on.json").read_text())["fit_on"]
+    fit_on = json.loads((out / "tokenizer" / "offline_fit" / "fit_on.json").read_text())["fit_on"]
     assert splits.fingerprint[:16] in fit_on and splits.dataset_fingerprint[:16] in fit_on
     stamp = (out / "splits.json").stat().st_mtime_ns
     prepare_dataset(cfg.data)

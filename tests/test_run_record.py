@@ -99,7 +99,7 @@ def test_a_bug_is_recorded_and_keeps_its_traceback(make_cfg):
 
 
 def test_missing_value_fails_with_a_record_even_when_config_cannot_resolve(make_cfg):
-    cfg = _multirun(make_cfg(["experiment=decoder_init", "decoder_init=base"]))
+    cfg = _multirun(make_cfg(["experiment=decoder_init", "decoder_init=base", "base_decoder=???"]))
     assert task_wrapper(lambda cfg: {})(cfg) is None
     record = _record(cfg)
     assert record["status"] == "failed" and "base_decoder" in record["error"]
@@ -117,7 +117,7 @@ def test_other_ranks_do_not_write(make_cfg, monkeypatch):
 @pytest.mark.slow
 def test_decoder_init_sweep_without_base_decoder_records_each_job_failed(tmp_path):
     """Through Hydra's real multirun launcher: every job stops at once naming the key, and says so in run.json."""
-    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", "experiment=decoder_init",
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", "experiment=decoder_init", "base_decoder=???",
                            f"paths.log_dir={tmp_path}/logs", f"paths.data_dir={tmp_path}/data", "logger=none"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -87,12 +87,45 @@ def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True
                              tokenizer.encode_many([audio[int(s * sr): int(e * sr)] for s, e in spans]), dtype)
             counts["context_turns"] += len(spans) if context_path.is_file() else 0
             progress.advance(task)
+    return _finish(root, tokenizer, sorted(by_episode), counts)
+
+
+def _finish(root: Path, tokenizer, groups: list[str], counts: dict) -> Path:
     # Which cache the last prepare filled: ranks that did not run prepare_data read this.
     write_json(root.parent / "latest.json", {"fingerprint": tokenizer.fingerprint})
     write_json(root / "index.json", {"tokenizer": tokenizer.name, "fingerprint": tokenizer.fingerprint,
                                      "frame_rate": tokenizer.frame_rate, "codebook_size": tokenizer.codebook_size,
-                                     "episodes": sorted(by_episode), **counts})
+                                     "episodes": groups, **counts})
     return root
+
+
+def build_corpus_token_cache(corpus_dir: str | Path, cuts, tokenizer) -> Path:
+    """The same cache for a speech corpus (``audiorole.demo.base_corpus``): one file per speaker.
+
+    Keys are ``reply:<supervision id>`` in ``<speaker>.npz``, so ``TokenCache.reply(speaker, id)``
+    reads them. A speaker's file is extended with only the clips it lacks (a grown corpus).
+    """
+    root = Path(corpus_dir) / "tokens" / tokenizer.fingerprint
+    by_speaker = defaultdict(list)
+    for cut in cuts:
+        by_speaker[cut.supervisions[0].speaker].append(cut)
+    dtype = _codes_dtype(tokenizer.codebook_size)
+    with progress_bar() as progress:
+        task = progress.add_task("tokens", total=len(by_speaker))
+        for speaker, group in sorted(by_speaker.items()):
+            path = root / f"{speaker}.npz"
+            have = dict(np.load(path)) if path.is_file() else {}
+            missing = [c for c in group if f"reply:{c.supervisions[0].id}" not in have]
+            if missing:
+                waves = [_clip(c.recording.sources[0].source, tokenizer.sample_rate) for c in missing]
+                have.update({f"reply:{c.supervisions[0].id}": codes.astype(dtype)
+                             for c, codes in zip(missing, tokenizer.encode_many(waves))})
+                root.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.savez(f, **have)
+            progress.advance(task)
+    return _finish(root, tokenizer, sorted(by_speaker), {"replies": sum(len(g) for g in by_speaker.values())})
 
 
 def latest_cache(prepared_dir: str | Path) -> Path:

@@ -163,14 +163,28 @@ class OfflineTokenizer(SpeechTokenizer):
                 "frame_rate": self.frame_rate, "settings": self.settings,
                 "encoder_sha256": self.encoder.weights_sha256, "fingerprint": self.fingerprint}
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the artifact into ``directory`` (see offline_fit.fit_or_load for an atomic swap)."""
+    def save(self, directory: str | Path, dtype: str = "float32") -> Path:
+        """Write the artifact into ``directory`` (see offline_fit.fit_or_load for an atomic swap).
+
+        ``dtype="float16"`` halves the files (a codebook shipped in the repo); loading restores
+        float32. The arrays must already hold float16 values (``rounded``), or the loaded
+        tokenizer would differ from this one and fail its fingerprint check.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for key in ARRAYS:
-            np.save(directory / f"{key}.npy", getattr(self, key))
+            array = getattr(self, key)
+            stored = array.astype(dtype)
+            if not np.array_equal(stored.astype(np.float32), array):
+                raise TokenizerError(f"{key} is not exactly representable as {dtype}; save tokenizer.rounded({dtype!r})")
+            np.save(directory / f"{key}.npy", stored)
         (directory / "config.json").write_text(json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
         return directory
+
+    def rounded(self, dtype: str = "float16") -> "OfflineTokenizer":
+        """The same tokenizer with its arrays rounded to ``dtype`` (a new fingerprint), for ``save(dtype=...)``."""
+        arrays = {key: getattr(self, key).astype(dtype) for key in ARRAYS}
+        return type(self)(**arrays, settings=self.settings, batch_size=self.batch_size, encoder=self.encoder)
 
     @classmethod
     def load(cls, directory: str | Path, *, threads: int = 0, batch_size: int = 1) -> "OfflineTokenizer":

