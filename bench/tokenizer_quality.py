@@ -8,8 +8,8 @@ nearest centroid by cosine); near chance is good.
 1. demo: learn the speaker from ep01's lines, name the speaker of ep02's
    (held-out) lines. Caveat: the characters also differ in wording, so a
    tokenizer that keeps content scores here too; the next probes balance content.
-2. Same 20 sentences in 3 voices, twice: the demo cast's own voices (flite,
-   piper, espeak-ng, via audiorole.demo.voices) and 3 espeak-ng voices.
+2. Same 20 sentences in 3 voices, twice: the demo cast's own voices (Kokoro
+   voices, via audiorole.demo.voices) and 3 espeak-ng voices.
    (a) voice-ID trained on sentences 0-9, tested on 10-19 (chance 1/3);
    (b) retrieval: is a clip's nearest clip among the other voices the same
        sentence? (chance 1/20), by histogram cosine and by edit distance of

@@ -23,7 +23,7 @@ class AcousticDataModule(SeriesDataModule):
     def __init__(self, data, character: str, tokenizer=None, max_duration: float = 40.0, num_buckets: int = 4,
                  crop_seconds: float | None = 2.0, max_minutes: float | None = None,
                  num_workers: int = 0, seed: int = 0, with_wave: bool = True):
-        super().__init__(data, character, tokenizer)
+        super().__init__(data, character, tokenizer, token_contexts=False)  # decoders read reply tokens only
         self.max_duration = max_duration
         self.num_buckets = num_buckets
         self.crop_seconds = crop_seconds

@@ -20,17 +20,19 @@ log = logging.getLogger(__name__)
 
 
 class SeriesDataModule(L.LightningDataModule):
-    def __init__(self, data: DictConfig, character: str, tokenizer: DictConfig | None = None):
+    def __init__(self, data: DictConfig, character: str, tokenizer: DictConfig | None = None,
+                 token_contexts: bool = True):
         super().__init__()
         self.data = data
         self.character = character
         self.tokenizer = tokenizer
+        self.token_contexts = token_contexts  # tokenize context turns too (the semantic stage reads them)
         self.prepared = None
         self.splits = None
         self.train_cuts = self.val_cuts = None
 
     def prepare_data(self) -> None:
-        self.prepared = prepare_dataset(self.data, self.character, self.tokenizer)
+        self.prepared = prepare_dataset(self.data, self.character, self.tokenizer, self.token_contexts)
         stats = self.prepared.stats
         log.info("dataset at %s: %s replies kept, %d failures (failures.jsonl)",
                  self.data.out_dir, stats.get("replies_kept", "?"), len(self.prepared.failures))

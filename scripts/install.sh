@@ -17,7 +17,6 @@ python="${PYTHON:-python3}"
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
-command -v flite >/dev/null 2>&1 || need_apt+=(flite)
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

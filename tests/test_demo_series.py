@@ -20,10 +20,10 @@ def test_demo_is_a_valid_series_folder():
 
 def test_demo_size_and_durations():
     size = sum(p.stat().st_size for p in DEMO_SERIES_DIR.rglob("*") if p.is_file())
-    assert size <= 8 * 1024 * 1024
+    assert size <= 12 * 1024 * 1024
     series = SeriesFolder.load(DEMO_SERIES_DIR)
     total = sum(load_audio(e.audio, 16000).size / 16000 for e in series.episodes)
-    assert total >= 8 * 60
+    assert total >= 20 * 60
 
 
 def test_demo_truth_speech_overlaps_and_subtitles():
@@ -37,8 +37,9 @@ def test_demo_truth_speech_overlaps_and_subtitles():
             speech[line["speaker"]] += line["end"] - line["start"]
             overlaps += line["overlap"]
     for name in series.registry.characters:
-        assert speech[name] >= 120, name
+        assert speech[name] >= 6 * 60, name  # enough that each keeps >= 4 min after filtering
     assert any(name not in series.registry.characters for name in speech)  # a non-cast voice
     assert overlaps >= 2
     named = [any(c.speaker for c in read_srt(e.subtitles)) for e in series.episodes if e.subtitles]
     assert True in named and False in named
+    assert any(e.subtitles is None for e in series.episodes)  # an episode without subtitles

@@ -74,6 +74,19 @@ def test_each_character_gets_its_own_decoder_and_other_character_differs(exporte
         AcousticDecoder({"mara": str(mara)}).respond([item(0, "june")])
 
 
+def test_shifted_decoders_speak_every_character_in_the_next_ones_voice(exported):
+    mara, otis = exported
+    decoders = {"mara": str(mara), "otis": str(otis)}
+    items = [item(0, "mara"), item(1, "otis")]
+    shifted = AcousticDecoder(decoders, name="decoder:next", shift=1, n_steps=2).respond(items)
+    own = AcousticDecoder({"mara": str(otis), "otis": str(mara)}, n_steps=2).respond(items)
+    assert all(np.array_equal(a.wave, b.wave) for a, b in zip(shifted, own))
+    with pytest.raises(AudioroleError, match="shift=2 needs decoder=.*not a multiple"):
+        AcousticDecoder(decoders, shift=2)
+    with pytest.raises(AudioroleError, match="shift=1 needs decoder="):
+        AcousticDecoder(str(mara), shift=1)
+
+
 def test_bad_sources_and_missing_tokens_are_one_line_errors(exported, tmp_path):
     with pytest.raises(AudioroleError, match="no decoder given; pass decoder="):
         AcousticDecoder(None)

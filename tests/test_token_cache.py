@@ -72,3 +72,19 @@ def test_changed_tokenizer_gets_its_own_cache(tmp_path):
     b = build_token_cache(prepared, CountingTokenizer(3))
     assert a != b and a.is_dir() and b.is_dir()
     assert not np.array_equal(TokenCache(a).reply("ep1", "r0"), TokenCache(b).reply("ep1", "r0"))
+
+
+def test_context_turns_are_tokenized_only_when_asked(tmp_path):
+    import pytest
+
+    from audiorole.errors import AudioroleError
+
+    prepared = make_prepared(tmp_path)
+    tok = CountingTokenizer()
+    root = build_token_cache(prepared, tok, contexts=False)  # the acoustic stage
+    assert tok.calls == 2 and TokenCache(root).index["context_turns"] == 0
+    assert len(TokenCache(root).reply("ep1", "r0")) == np.ceil(1.5 * 12.5)
+    with pytest.raises(AudioroleError, match="context.npz.*python -m audiorole.prepare"):
+        TokenCache(root).context("ep1", 0.2, 0.9)
+    build_token_cache(prepared, tok)  # a later semantic run adds the context turns, replies stay cached
+    assert tok.calls == 3 and len(TokenCache(root).context("ep1", 0.2, 0.9)) == np.ceil(0.7 * 12.5)

@@ -19,7 +19,7 @@ from .mixer import Utterance
 # Container settings per episode file suffix. The two kinds exercise
 # different decoders; bitrates are chosen so speech stays clean.
 ENCODINGS = {
-    ".mp3": ["-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "64k"],
+    ".mp3": ["-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "48k"],
     ".ogg": ["-ac", "1", "-ar", "48000", "-c:a", "libopus", "-b:a", "32k"],
 }
 

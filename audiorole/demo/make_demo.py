@@ -31,7 +31,9 @@ from .voices import synthesize
 MIX_SR = 48000
 ENROLL_SR = 16000
 ENROLL_CLIPS = 4
-ENROLL_SECONDS = (3.0, 6.0)
+ENROLL_SECONDS = (3.0, 8.0)
+# Speaking rate of the cast, to skip lines that cannot fit ENROLL_SECONDS before synthesising them.
+CHARS_PER_SECOND = (10.0, 20.0)
 SUBTITLE_REGIMES = ("named", "unnamed", "none")
 # What the generator owns inside --out; only these are replaced on rerun.
 OUTPUTS = ("episodes", "subtitles", "characters", "truth", "characters.yaml")
@@ -88,6 +90,8 @@ def write_enrollment(root: Path, rng: random.Random, used_lines: set[str]) -> No
         kept = 0
         for _ in range(200):
             text = fresh_line(character.slug, rng, used_lines)
+            if not ENROLL_SECONDS[0] * CHARS_PER_SECOND[0] <= len(text) <= ENROLL_SECONDS[1] * CHARS_PER_SECOND[1]:
+                continue
             audio = _speak(character.voice, text, ENROLL_SR)
             if ENROLL_SECONDS[0] <= len(audio) / ENROLL_SR <= ENROLL_SECONDS[1]:
                 kept += 1

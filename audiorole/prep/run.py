@@ -35,8 +35,9 @@ def train_audio(prepared_dir: Path, sample_rate: int):
     return clips
 
 
-def prepare_dataset(data, character: str | None = None, tokenizer=None) -> PrepareResult:
-    """Run the pipeline; with a ``tokenizer`` config, also fill the token cache beside the manifests."""
+def prepare_dataset(data, character: str | None = None, tokenizer=None, token_contexts: bool = True) -> PrepareResult:
+    """Run the pipeline; with a ``tokenizer`` config, also fill the token cache beside the manifests
+    (context turns too with ``token_contexts``; the acoustic stage reads replies only)."""
     out_dir = Path(data.out_dir)
     index, count = int(data.shard.index), int(data.shard.count)
     dest = shard_dir(out_dir, index, count)
@@ -56,5 +57,5 @@ def prepare_dataset(data, character: str | None = None, tokenizer=None) -> Prepa
         splits = load_splits(dest)
         tok = build_tokenizer(tokenizer, train_audio(dest, 16000),
                               fit_on=f"train part of split {splits.fingerprint[:16]} of dataset {splits.dataset_fingerprint[:16]}")
-        result.tokens_dir = build_token_cache(dest, tok)
+        result.tokens_dir = build_token_cache(dest, tok, contexts=token_contexts)
     return result

@@ -1,8 +1,13 @@
 """Token cache: speech tokens of every kept reply and context turn, computed once.
 
     <prepared>/tokens/<fingerprint>/
-      <episode>.npz     reply:<reply id> and ctx:<start>-<end> -> codes (uint16)
-      index.json        tokenizer name, fingerprint, rate, codebook size, counts
+      <episode>.npz          reply:<reply id> -> codes (uint16)
+      <episode>.context.npz  ctx:<start>-<end> -> codes, only once a stage needs context
+      index.json             tokenizer name, fingerprint, rate, codebook size, counts
+
+Context turns are tokenized only on request (``contexts=True``: the semantic
+stage, ``python -m audiorole.prepare``): the acoustic stage never reads them,
+and every turn costs a 30 s encoder window.
 
 The folder is named by the tokenizer's content hash, so a changed tokenizer
 gets a new cache and an unchanged one is never recomputed. Each episode's file
@@ -47,8 +52,15 @@ def _codes_dtype(codebook_size: int):
     return np.uint16 if codebook_size <= 65536 else np.int32
 
 
-def build_token_cache(prepared_dir: str | Path, tokenizer) -> Path:
-    """Tokenize what is missing and return the cache folder."""
+def _write_codes(path: Path, keys: list[str], codes: list[np.ndarray], dtype) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{k: c.astype(dtype) for k, c in zip(keys, codes)})
+
+
+def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True) -> Path:
+    """Tokenize what is missing (replies; context turns too with ``contexts``) and return the cache folder."""
     prepared = Path(prepared_dir)
     root = prepared / "tokens" / tokenizer.fingerprint
     kept = _read_jsonl(prepared / "kept.jsonl") if (prepared / "kept.jsonl").is_file() else []
@@ -62,20 +74,18 @@ def build_token_cache(prepared_dir: str | Path, tokenizer) -> Path:
         task = progress.add_task("tokens", total=len(by_episode))
         for episode, replies in sorted(by_episode.items()):
             progress.update(task, description=f"tokens: {episode}")
-            path = root / f"{episode}.npz"
             spans = sorted({(t["audio"]["start"], t["audio"]["end"]) for r in replies for t in r.get("context", [])})
             counts["replies"] += len(replies)
-            counts["context_turns"] += len(spans)
+            path, context_path = root / f"{episode}.npz", root / f"{episode}.context.npz"
+            sr = tokenizer.sample_rate
             if not path.is_file():
-                audio = load_audio(episodes[episode], tokenizer.sample_rate)
-                sr = tokenizer.sample_rate
-                waves = [_clip(r["audio"], sr) for r in replies] + [audio[int(s * sr): int(e * sr)] for s, e in spans]
-                keys = [f"reply:{r['id']}" for r in replies] + [span_key(s, e) for s, e in spans]
-                codes = tokenizer.encode_many(waves)
-                root.mkdir(parents=True, exist_ok=True)
-                with atomic_path(path) as tmp:
-                    with open(tmp, "wb") as f:
-                        np.savez(f, **{k: c.astype(dtype) for k, c in zip(keys, codes)})
+                _write_codes(path, [f"reply:{r['id']}" for r in replies],
+                             tokenizer.encode_many([_clip(r["audio"], sr) for r in replies]), dtype)
+            if contexts and spans and not context_path.is_file():
+                audio = load_audio(episodes[episode], sr)
+                _write_codes(context_path, [span_key(s, e) for s, e in spans],
+                             tokenizer.encode_many([audio[int(s * sr): int(e * sr)] for s, e in spans]), dtype)
+            counts["context_turns"] += len(spans) if context_path.is_file() else 0
             progress.advance(task)
     return _finish(root, tokenizer, sorted(by_episode), counts)
 
@@ -137,12 +147,23 @@ class TokenCache:
 
     def _episode(self, episode: str) -> dict[str, np.ndarray]:
         if episode not in self._open:
-            with np.load(self.root / f"{episode}.npz") as data:
-                self._open[episode] = {k: data[k].astype(np.int64) for k in data.files}
+            codes = {}
+            for path in (self.root / f"{episode}.npz", self.root / f"{episode}.context.npz"):
+                if path.is_file():
+                    with np.load(path) as data:
+                        codes.update({k: data[k].astype(np.int64) for k in data.files})
+            self._open[episode] = codes
         return self._open[episode]
 
     def reply(self, episode: str, reply_id: str) -> np.ndarray:
         return self._episode(episode)[f"reply:{reply_id}"]
 
     def context(self, episode: str, start: float, end: float) -> np.ndarray:
-        return self._episode(episode)[span_key(start, end)]
+        codes = self._episode(episode)
+        key = span_key(start, end)
+        if key not in codes:
+            from audiorole.errors import AudioroleError
+
+            raise AudioroleError(f"{self.root / (episode + '.context.npz')} has no tokens for context turn {key}; "
+                                 "rebuild it with python -m audiorole.prepare (it tokenizes context turns)")
+        return codes[key]

@@ -31,14 +31,17 @@ class AcousticDecoder:
 
     def __init__(self, source: str | Path | Mapping | None, vocoder: str | Path | None = None, name: str = "decoder",
                  n_steps: int = 10, guidance: float | None = None, seed: int = 0, device: str = "cpu",
-                 voice: str | None = None):
+                 voice: str | None = None, shift: int = 0):
         if source is None or (isinstance(source, Mapping) and not source):
             raise AudioroleError(f"system '{name}': no decoder given; pass decoder=<run>/decoder (an exported decoder "
                                  "folder) or decoder=<run>/checkpoints/last.ckpt")
         self.sources = {str(k): str(v) for k, v in source.items()} if isinstance(source, Mapping) else None
         self.source = None if self.sources is not None else str(source)
         self.vocoder_path = None if vocoder is None else str(vocoder)
-        self.name, self.voice = name, voice
+        self.name, self.voice, self.shift = name, voice, int(shift)
+        if self.shift and (self.sources is None or self.shift % len(self.sources) == 0):
+            raise AudioroleError(f"system '{self.name}': shift={self.shift} needs decoder={{character: dir, ...}} "
+                                 "for at least two characters, and a shift that is not a multiple of their number")
         self.n_steps, self.guidance, self.seed, self.device = int(n_steps), guidance, int(seed), device
         self._loaded: dict[str, tuple] = {}  # source -> (decoder, vocoder, vocoder label)
 
@@ -48,7 +51,8 @@ class AcousticDecoder:
         if character not in self.sources:
             raise AudioroleError(f"system '{self.name}': no decoder for character '{character}' "
                                  f"(given for {', '.join(sorted(self.sources))}); add decoder.{character}=<dir>")
-        return self.sources[character]
+        order = sorted(self.sources)
+        return self.sources[order[(order.index(character) + self.shift) % len(order)]]
 
     def _load(self, source: str) -> tuple:
         """(decoder, vocoder or None, vocoder label) for a source, loaded once."""
@@ -79,6 +83,6 @@ class AcousticDecoder:
 
     def describe(self) -> dict:
         loaded = {src: label for src, (_, _, label) in self._loaded.items()}
-        return {"decoder": self.sources or self.source, "voice": self.voice,
+        return {"decoder": self.sources or self.source, "voice": self.voice, "shift": self.shift,
                 "vocoder": loaded or self.vocoder_path or "griffin-lim", "n_steps": self.n_steps,
                 "guidance": self.guidance, "seed": self.seed}
