@@ -1,5 +1,7 @@
-"""evaluate.py's semantic systems: a trained adapter and the untrained LM answer the test scenes, compared paired."""
+"""evaluate.py's semantic systems: a trained adapter and the untrained LM answer the test scenes, compared paired;
+``python -m audiorole.eval.replies`` shows the first replies beside the real ones."""
 
+import dataclasses
 import json
 
 import pytest
@@ -9,6 +11,7 @@ from omegaconf import open_dict
 from audiorole.data.splits import load_splits
 from audiorole.data.trained_on import write_trained_on
 from audiorole.errors import AudioroleError
+from audiorole.eval import replies
 from audiorole.eval.eval_set import held_out_items
 from audiorole.eval.run import run_evaluation
 from audiorole.eval.systems import GroundTruth, LMReplies
@@ -53,6 +56,7 @@ def _module_cfg(make_cfg, prepared, overrides=()):
 @pytest.fixture
 def adapter(make_cfg, prepared, tmp_path):
     """A tiny semantic run's adapter export (LoRA factors moved off zero, so it answers unlike the base)."""
+    torch.manual_seed(0)  # LoRA's A matrices are drawn at wrap time
     module, _ = build(_module_cfg(make_cfg, prepared, ["model.export_merged=false"]))
     _perturbed(module)
     path = module.export(tmp_path / "lm") / "adapter"
@@ -72,7 +76,7 @@ def _systems(make_cfg, prepared, adapter_dir):
     return cfg, instantiate_group(cfg.systems)
 
 
-def test_trained_and_untrained_lm_answer_and_compare_paired(make_cfg, prepared, adapter, tmp_path):
+def test_trained_and_untrained_lm_answer_and_compare_paired(make_cfg, prepared, adapter, tmp_path, capsys):
     adapter_dir, trained = adapter
     cfg, systems = _systems(make_cfg, prepared, adapter_dir)
     assert [type(s) for s in systems] == [GroundTruth, LMReplies, LMReplies]
@@ -89,7 +93,12 @@ def test_trained_and_untrained_lm_answer_and_compare_paired(make_cfg, prepared, 
     assert rows["lm"] == [o.text for o in trained.respond(items)]
     untrained, _ = build(_module_cfg(make_cfg, prepared))
     assert rows["untrained_lm"] == [o.text for o in untrained.respond(items)]
-    assert rows["lm"] != rows["untrained_lm"]
+    # ... because the rows' models are the adapter's and the bare base's (tiny random LMs may say nothing at all).
+    ids = torch.tensor([trained.chat.prompt("You are Mara.", []) + [trained.chat.vocab.audio_offset + 1] * 5])
+    with torch.no_grad():
+        lm_logits = systems[1]._loaded[str(adapter_dir)][0](ids).logits
+        torch.testing.assert_close(lm_logits, trained.model(ids).logits)
+        assert not torch.allclose(lm_logits, systems[2]._loaded[None][0](ids).logits, atol=1e-4)
     assert rows["ground_truth"] == [i.text for i in items]
 
     saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
@@ -97,6 +106,13 @@ def test_trained_and_untrained_lm_answer_and_compare_paired(make_cfg, prepared, 
     assert set(compared) == {("lm", "untrained_lm", "cq"), ("lm", "untrained_lm", "cp")}
     cq = compared[("lm", "untrained_lm", "cq")]
     assert cq["n"] == len(items) and cq["ci_low"] <= cq["diff"] <= cq["ci_high"]
+
+    # The first test items' replies beside the real one, as the README shows them.
+    assert replies.main([str(tmp_path / "eval" / "eval.json"), "--n", "2"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| item | ground_truth | lm | untrained_lm |" and len(table) == 2 + 2
+    assert table[2].startswith(f"| {items[0].id} | {items[0].text} | ")
+    assert replies.main([str(tmp_path / "missing.json")]) == 2
 
 
 def test_an_adapter_from_another_split_or_no_lm_is_refused(make_cfg, prepared, adapter, tmp_path):
@@ -109,3 +125,15 @@ def test_an_adapter_from_another_split_or_no_lm_is_refused(make_cfg, prepared, a
         LMReplies(adapter=tmp_path)
     with pytest.raises(AudioroleError, match="no LM given"):
         LMReplies()
+    items = held_out_items(prepared[0], CHARACTER, part="test")[:1]
+    with pytest.raises(AudioroleError, match=f"no adapter for character '{CHARACTER}'"):
+        LMReplies(adapter={"otis": adapter_dir}).respond(items)
+
+
+def test_each_character_can_have_its_own_adapter(make_cfg, prepared, adapter):
+    adapter_dir, trained = adapter
+    items = held_out_items(prepared[0], CHARACTER, part="test")[:2]
+    mapped = LMReplies(adapter={CHARACTER: str(adapter_dir)}, generation=dataclasses.asdict(trained.generation),
+                       series_dir=str(prepared[1]))
+    assert [o.text for o in mapped.respond(items)] == [o.text for o in trained.respond(items)]
+    assert mapped.trained_sources() == [str(adapter_dir)] and mapped.describe()["adapter"] == {CHARACTER: str(adapter_dir)}
