@@ -9,7 +9,9 @@ selection part; ``audiorole.eval.run``), writes eval.json / eval.md / eval.csv /
 plots into the run folder (each mean with n, coverage and a 95 % bootstrap interval;
 the configured ``comparisons`` with paired intervals), logs them to the loggers as
 ``test/...`` and returns ``return_metric`` (``<system>/<metric>``; default: the first
-system's AP) for sweeps. A decoder trained on another split or dataset is refused (its
+system's first metric, AP unless the stage scores text only) for sweeps. ``stage=semantic``
+with ``systems=[ground_truth,lm,untrained_lm] adapter=<run>/lm/adapter`` scores the
+semantic stage's LM, trained and untrained. A decoder trained on another split or dataset is refused (its
 training replies may be among the scored ones).
 """
 
@@ -33,14 +35,15 @@ log = logging.getLogger("evaluate")
 
 
 def _resolve_return_metric(cfg: DictConfig, systems: list) -> None:
-    """``return_metric`` as given, else the first selected system's AP; a system not selected is an error."""
+    """``return_metric`` as given, else the first selected system's first metric (AP unless the stage
+    scores others, e.g. the semantic stage's CQ); a system not selected is an error."""
     name = cfg.get("return_metric")
     if name and name.split("/")[0] not in {s.name for s in systems}:
         raise ConfigError(f"return_metric={name} names a system that is not selected "
                           f"({', '.join(s.name for s in systems)}); set return_metric=<system>/ap or null")
     if not name and systems:
         with open_dict(cfg):
-            cfg.return_metric = f"{systems[0].name}/ap"
+            cfg.return_metric = f"{systems[0].name}/{(cfg.eval.get('metrics') or ['ap'])[0]}"
 
 
 @task_wrapper

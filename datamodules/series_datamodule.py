@@ -46,8 +46,13 @@ class SeriesDataModule(L.LightningDataModule):
         return character_cuts_for(self.data.out_dir, self.character, "test")
 
     def train_loader(self, dataset, sampler, **kwargs) -> ResumableLoader:
-        return ResumableLoader(dataset, sampler=sampler, batch_size=None, progress=self._train_progress, **kwargs)
+        return ResumableLoader(dataset, sampler=sampler, batch_size=None, progress=self._train_progress,
+                               epoch=self._train_epoch, **kwargs)
 
     def _train_progress(self) -> tuple[int, bool]:
         progress = self.trainer.fit_loop.epoch_loop.batch_progress
         return progress.current.processed, progress.is_last_batch
+
+    def _train_epoch(self) -> int | None:
+        # The number Lightning hands the samplers' set_epoch (after its first iter(), hence asked here too).
+        return None if self.trainer is None else self.trainer.fit_loop.epoch_progress.current.processed

@@ -29,9 +29,10 @@ from torchmetrics import MeanMetric, SumMetric
 from audiorole.data.trained_on import write_trained_on
 from audiorole.eval.items import EvalItem, Output
 from audiorole.models.lm import lora as lora_lib
-from audiorole.models.lm.generate import GenerationSettings, generate_reply, speak
+from audiorole.models.lm import respond as respond_lib
+from audiorole.models.lm.generate import GenerationSettings
 from audiorole.text.collate import pack_batch, pad_batch
-from audiorole.text.dialogues import Dialogue, from_eval_item, system_prompts
+from audiorole.text.dialogues import Dialogue, system_prompts
 from audiorole.text.template import IGNORE, ChatFormat
 from audiorole.utils.atomic import write_jsonl
 from lightning_modules.selection import data_record, restore_selected
@@ -173,11 +174,7 @@ class SemanticModule(L.LightningModule):
     # ---- generation ----------------------------------------------------------------------
     def reply(self, dialogue: Dialogue):
         """(text, split parts) of the model's reply to a dialogue's context."""
-        prompt = self.chat.prompt(dialogue.system, dialogue.context, dialogue.context_codes)
-        # Codes the decoder has no embedding for are never generated.
-        limit = int(self.decoder.vocab_size) if self.decoder is not None else None
-        _, parts = generate_reply(self.model, self.chat.vocab, prompt, self.generation, audio_limit=limit)
-        return self.tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip(), parts
+        return respond_lib.reply(self.model, self.tokenizer, self.chat, dialogue, self.generation, self.decoder)
 
     def _systems(self) -> dict[str, str]:
         if self._system_cache is None:
@@ -192,13 +189,8 @@ class SemanticModule(L.LightningModule):
             from audiorole.tokenizers.cache import TokenCache, latest_cache
 
             tokens = TokenCache(latest_cache(self.hparams.prepared_dir))
-        outputs = []
-        for item in items:
-            text, parts = self.reply(from_eval_item(item, self._systems().get(item.character, ""), tokens))
-            wave = speak(parts.codes, self.decoder, n_steps=self.hparams.decoder_steps)
-            rate = self.decoder.sample_rate if self.decoder is not None else 16000
-            outputs.append(Output(wave=wave, sample_rate=rate, text=text))
-        return outputs
+        return respond_lib.respond(self.model, self.tokenizer, self.chat, items, self.generation, self._systems(),
+                                   self.decoder, self.hparams.decoder_steps, tokens)
 
     # ---- optimisation and checkpoints ----------------------------------------------------
     def configure_optimizers(self):

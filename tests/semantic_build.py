@@ -7,8 +7,8 @@ import hydra
 from omegaconf import open_dict
 
 
-def semantic_cfg(make_cfg, prepared, series, overrides=()):
-    cfg = make_cfg(["stage=semantic", "character.name=ann", f"data.series_dir={series}",
+def semantic_cfg(make_cfg, prepared, series, overrides=(), character="ann"):
+    cfg = make_cfg(["stage=semantic", f"character.name={character}", f"data.series_dir={series}",
                     "model.val_generate=0", "model.generation.max_new_tokens=40", *overrides])
     with open_dict(cfg):
         cfg.data.out_dir = str(prepared)

@@ -26,6 +26,7 @@ OTHER_ENTRY_POINTS = {
     "pytest": None,  # the test suite itself
     "audiorole.speak": "tests/test_speak.py::test_cli_writes_a_wav_and_explains_bad_input",
     "audiorole.reply": "tests/test_semantic_reply.py",
+    "audiorole.eval.replies": "tests/test_eval_lm_systems.py::test_trained_and_untrained_lm_answer_and_compare_paired",
     "audiorole.models.lm.convert": "tests/test_lm_convert.py",
     "audiorole.report": "tests/test_report.py",
     "audiorole.prep.merge": "tests/test_prep_merge.py::test_shards_then_merge",

@@ -7,6 +7,12 @@ counts them (``progress``: the loader itself runs ahead, prefetching). On resume
 sampler replays its epoch's order (seeded by seed + epoch) and skips those batches,
 walking cut ids only (no audio is read), so training carries on with the very batch an
 uninterrupted run would train on next.
+
+Lightning draws a fit's first iterator before it sets the samplers' epoch (its
+``FitLoop.setup_data``), and a Lhotse sampler fixes its order when iterated, not when
+first read. A run resumed at an epoch boundary (whose loader state Lightning does not
+hand back) would then replay epoch 0's order; so each ``iter()`` first sets the epoch
+the trainer is about to run (``epoch``).
 """
 
 from collections.abc import Callable
@@ -25,10 +31,12 @@ def fast_forward(sampler, epoch: int, batches: int) -> None:
 
 
 class ResumableLoader(DataLoader):
-    def __init__(self, *args, progress: Callable[[], tuple[int, bool]], **kwargs):
-        """``progress()``: (batches of the current epoch trained on, whether that was the epoch's last)."""
+    def __init__(self, *args, progress: Callable[[], tuple[int, bool]], epoch: Callable[[], int | None], **kwargs):
+        """``progress()``: (batches of the current epoch trained on, whether that was the epoch's last);
+        ``epoch()``: the epoch the trainer runs next (None outside a trainer: the sampler's own)."""
         super().__init__(*args, **kwargs)
         self._progress = progress
+        self._epoch = epoch
         self._resume: dict | None = None
 
     def state_dict(self) -> dict:
@@ -40,9 +48,12 @@ class ResumableLoader(DataLoader):
 
     def __iter__(self):
         state, self._resume = self._resume, None
-        if state is not None:
-            if state["epoch_done"]:  # saved after the epoch's last batch: the next epoch, from its start
-                self.sampler.set_epoch(state["epoch"] + 1)
-            else:
-                fast_forward(self.sampler, state["epoch"], state["batches"])
+        if state is None:
+            epoch = self._epoch()
+            if epoch is not None:
+                self.sampler.set_epoch(epoch)
+        elif state["epoch_done"]:  # saved after the epoch's last batch: the next epoch, from its start
+            self.sampler.set_epoch(state["epoch"] + 1)
+        else:
+            fast_forward(self.sampler, state["epoch"], state["batches"])
         return super().__iter__()

@@ -1,0 +1,70 @@
+"""What each system said, next to the real reply: the first items of an ``evaluate.py`` run, as a Markdown table.
+
+    python -m audiorole.eval.replies logs/evaluate/runs/<run>/eval.json --n 3
+
+Reads ``eval.json`` (each system's ``per_item`` rows hold the text it was scored on: its
+own words, or the transcript of its speech), takes each character's first ``n`` scored
+items in the order the run scored them (the dataset split's test items in order), and
+prints one row per item with every system's text; run ``ground_truth`` (its reference
+text) for the real reply's column. No selection beyond "the first n".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from audiorole.errors import AudioroleError
+
+
+def _cell(text) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ").strip() or "(nothing)"
+
+
+def first_replies(report: dict, n: int = 3, systems: list[str] | None = None) -> list[dict]:
+    """``[{id, character, <system>: text, ...}]``: each character's first ``n`` items, every system's text."""
+    names = [s["name"] for s in report["systems"] if systems is None or s["name"] in systems]
+    if not names:
+        raise AudioroleError(f"none of {systems} is in this eval.json (it holds "
+                             f"{', '.join(s['name'] for s in report['systems'])})")
+    texts = {s["name"]: {r["id"]: r.get("text") for r in s["per_item"]} for s in report["systems"]}
+    order = next(s for s in report["systems"] if s["name"] == names[0])["per_item"]
+    rows, taken = [], {}
+    for item in order:
+        if taken.get(item["character"], 0) < n:
+            taken[item["character"]] = taken.get(item["character"], 0) + 1
+            rows.append({"id": item["id"], "character": item["character"],
+                         **{name: texts[name].get(item["id"]) for name in names}})
+    return rows
+
+
+def markdown(rows: list[dict], names: list[str]) -> str:
+    lines = ["| item | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines += [f"| {r['id']} | " + " | ".join(_cell(r[name]) for name in names) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m audiorole.eval.replies", description=__doc__.splitlines()[0])
+    parser.add_argument("eval_json", help="an evaluate.py run's eval.json")
+    parser.add_argument("--n", type=int, default=3, help="items per character (the first ones scored)")
+    parser.add_argument("--systems", nargs="*", help="which systems' columns (default: all, in the run's order)")
+    args = parser.parse_args(argv)
+    try:
+        path = Path(args.eval_json)
+        if not path.is_file():
+            raise AudioroleError(f"{path}: no such file; pass an evaluate.py run's eval.json")
+        report = json.loads(path.read_text())
+        rows = first_replies(report, args.n, args.systems)
+        names = [s["name"] for s in report["systems"] if args.systems is None or s["name"] in args.systems]
+        print(markdown(rows, names))
+    except AudioroleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

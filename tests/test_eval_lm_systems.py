@@ -1,0 +1,139 @@
+"""evaluate.py's semantic systems: a trained adapter and the untrained LM answer the test scenes, compared paired;
+``python -m audiorole.eval.replies`` shows the first replies beside the real ones."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+from omegaconf import open_dict
+
+from audiorole.data.splits import load_splits
+from audiorole.data.trained_on import write_trained_on
+from audiorole.errors import AudioroleError
+from audiorole.eval import replies
+from audiorole.eval.eval_set import held_out_items
+from audiorole.eval.run import run_evaluation
+from audiorole.eval.systems import GroundTruth, LMReplies
+from audiorole.utils.instantiate import instantiate_group
+from eval_fakes import DEMO_SERIES, Result, make_prepared
+from semantic_build import build, semantic_cfg
+from test_semantic_module import _perturbed
+
+CHARACTER = "mara"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """(prepared dir, series dir): the demo's three characters, replies with their scenes' earlier turns."""
+    return make_prepared(tmp_path_factory.mktemp("eval_lm"), context=True), DEMO_SERIES
+
+
+class WordEvaluator:
+    """ARPEvaluator's interface for text-only outputs: CQ and CP from shared words (the real backends are slow tests)."""
+
+    metrics = ("cq", "cp")
+
+    def prepare(self, enrollment, training_lines, personas=None):
+        self.lines = training_lines
+
+    def score(self, items, outputs):
+        from audiorole.eval.metrics import summarize
+
+        def overlap(text, reference):
+            words = set(reference.lower().split())
+            return len(words & set((text or "").lower().split())) / max(1, len(words))
+
+        per_item = [{"id": i.id, "character": i.character, "text": o.text, "cq": overlap(o.text, i.text),
+                     "cp": overlap(o.text, " ".join(self.lines.get(i.character, [])))} for i, o in zip(items, outputs)]
+        return Result(summarize(per_item), per_item, {"cq": "words", "cp": "words"}, {"items": len(items)})
+
+
+def _module_cfg(make_cfg, prepared, overrides=()):
+    return semantic_cfg(make_cfg, *prepared, ["model.generation.max_new_tokens=40", *overrides], character=CHARACTER)
+
+
+@pytest.fixture
+def adapter(make_cfg, prepared, tmp_path):
+    """A tiny semantic run's adapter export (LoRA factors moved off zero, so it answers unlike the base)."""
+    torch.manual_seed(0)  # LoRA's A matrices are drawn at wrap time
+    module, _ = build(_module_cfg(make_cfg, prepared, ["model.export_merged=false"]))
+    _perturbed(module)
+    path = module.export(tmp_path / "lm") / "adapter"
+    splits = load_splits(prepared[0])
+    write_trained_on(path, {"split_fingerprint": splits.fingerprint, "dataset_fingerprint": splits.dataset_fingerprint})
+    return path, module
+
+
+def _systems(make_cfg, prepared, adapter_dir):
+    prepared_dir, series = prepared
+    cfg = make_cfg(["stage=semantic", f"character.name={CHARACTER}", f"data.series_dir={series}", f"adapter={adapter_dir}",
+                    "systems=[ground_truth,lm,untrained_lm]", "model.generation.max_new_tokens=40"],
+                   config_name="evaluate")
+    with open_dict(cfg):
+        cfg.data.out_dir = str(prepared_dir)
+        cfg.model.lm = {"_target_": "tiny_lm.tiny_chat_lm", "_partial_": True, "prepared_dir": str(prepared_dir)}
+    return cfg, instantiate_group(cfg.systems)
+
+
+def test_trained_and_untrained_lm_answer_and_compare_paired(make_cfg, prepared, adapter, tmp_path, capsys):
+    adapter_dir, trained = adapter
+    cfg, systems = _systems(make_cfg, prepared, adapter_dir)
+    assert [type(s) for s in systems] == [GroundTruth, LMReplies, LMReplies]
+    assert [s.name for s in systems] == ["ground_truth", "lm", "untrained_lm"]
+    assert cfg.eval.metrics == ["cq", "cp"]  # the stage scores what the LM says
+
+    torch.manual_seed(1)  # the untrained row must not depend on the global seed (its added rows are seeded)
+    report = run_evaluation(WordEvaluator(), systems, prepared[0], prepared[1], [CHARACTER],
+                            tmp_path / "eval", compare=cfg.comparisons)
+
+    items = held_out_items(prepared[0], CHARACTER, part="test")
+    rows = {s["name"]: [r["text"] for r in s["per_item"]] for s in report["systems"]}
+    # The trained row says what the trained module says; the untrained row what a fresh base (B = 0) says.
+    assert rows["lm"] == [o.text for o in trained.respond(items)]
+    untrained, _ = build(_module_cfg(make_cfg, prepared))
+    assert rows["untrained_lm"] == [o.text for o in untrained.respond(items)]
+    # ... because the rows' models are the adapter's and the bare base's (tiny random LMs may say nothing at all).
+    ids = torch.tensor([trained.chat.prompt("You are Mara.", []) + [trained.chat.vocab.audio_offset + 1] * 5])
+    with torch.no_grad():
+        lm_logits = systems[1]._loaded[str(adapter_dir)][0](ids).logits
+        torch.testing.assert_close(lm_logits, trained.model(ids).logits)
+        assert not torch.allclose(lm_logits, systems[2]._loaded[None][0](ids).logits, atol=1e-4)
+    assert rows["ground_truth"] == [i.text for i in items]
+
+    saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    compared = {(c["a"], c["b"], c["metric"]): c for c in saved["comparisons"]}
+    assert set(compared) == {("lm", "untrained_lm", "cq"), ("lm", "untrained_lm", "cp")}
+    cq = compared[("lm", "untrained_lm", "cq")]
+    assert cq["n"] == len(items) and cq["ci_low"] <= cq["diff"] <= cq["ci_high"]
+
+    # The first test items' replies beside the real one, as the README shows them.
+    assert replies.main([str(tmp_path / "eval" / "eval.json"), "--n", "2"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| item | ground_truth | lm | untrained_lm |" and len(table) == 2 + 2
+    assert table[2].startswith(f"| {items[0].id} | {items[0].text} | ")
+    assert replies.main([str(tmp_path / "missing.json")]) == 2
+
+
+def test_an_adapter_from_another_split_or_no_lm_is_refused(make_cfg, prepared, adapter, tmp_path):
+    adapter_dir, _ = adapter
+    write_trained_on(adapter_dir, {"split_fingerprint": "f" * 64, "dataset_fingerprint": "f" * 64})
+    _, systems = _systems(make_cfg, prepared, adapter_dir)
+    with pytest.raises(AudioroleError, match="trained on split ffffffffffff"):
+        run_evaluation(WordEvaluator(), systems, prepared[0], prepared[1], [CHARACTER], tmp_path)
+    with pytest.raises(AudioroleError, match="not a LoRA adapter folder"):
+        LMReplies(adapter=tmp_path)
+    with pytest.raises(AudioroleError, match="no LM given"):
+        LMReplies()
+    items = held_out_items(prepared[0], CHARACTER, part="test")[:1]
+    with pytest.raises(AudioroleError, match=f"no adapter for character '{CHARACTER}'"):
+        LMReplies(adapter={"otis": adapter_dir}).respond(items)
+
+
+def test_each_character_can_have_its_own_adapter(make_cfg, prepared, adapter):
+    adapter_dir, trained = adapter
+    items = held_out_items(prepared[0], CHARACTER, part="test")[:2]
+    mapped = LMReplies(adapter={CHARACTER: str(adapter_dir)}, generation=dataclasses.asdict(trained.generation),
+                       series_dir=str(prepared[1]))
+    assert [o.text for o in mapped.respond(items)] == [o.text for o in trained.respond(items)]
+    assert mapped.trained_sources() == [str(adapter_dir)] and mapped.describe()["adapter"] == {CHARACTER: str(adapter_dir)}
