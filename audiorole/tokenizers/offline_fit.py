@@ -6,9 +6,6 @@ The artifact folder is replaced in renames (a temp folder beside it, then
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import numpy as np
 
 from audiorole.tokenizers.base import TokenizerError
 from audiorole.tokenizers.offline import OfflineTokenizer, check_settings
+from audiorole.utils.atomic import atomic_dir
 
 log = logging.getLogger(__name__)
 FIT_ON = "fit_on.json"  # which audio the codebook was fitted on
@@ -26,17 +24,6 @@ def _saved_settings(directory: Path) -> dict | None:
         return json.loads((directory / "config.json").read_text()).get("settings")
     except (OSError, ValueError):
         return None
-
-
-def _replace_dir(tmp: Path, directory: Path) -> None:
-    # os.replace cannot overwrite a non-empty folder: move the old one aside first.
-    old = None
-    if directory.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".old-{directory.name}-", dir=directory.parent))
-        os.replace(directory, old / directory.name)
-    os.replace(tmp, directory)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _saved_fit_on(directory: Path) -> str | None:
@@ -75,13 +62,8 @@ def fit_or_load(directory: str | Path, clips_provider: Callable[[], Iterable[np.
     if not clips:
         raise TokenizerError(f"{directory}: no clips to fit the offline tokenizer on; check the dataset has audio")
     tok = OfflineTokenizer.fit(clips, sample_rate=sample_rate, threads=threads, batch_size=batch_size, **wanted)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
-    try:
+    with atomic_dir(directory) as tmp:
         tok.save(tmp)
         (tmp / FIT_ON).write_text(json.dumps({"fit_on": fit_on}) + "\n")
-        _replace_dir(tmp, directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("fitted offline tokenizer %s (%d codes) in %s", tok.fingerprint[:12], tok.codebook_size, directory)
     return tok

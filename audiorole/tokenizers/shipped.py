@@ -29,7 +29,7 @@ import numpy as np
 from audiorole.tokenizers.base import TokenizerError
 from audiorole.tokenizers.offline import OfflineTokenizer
 from audiorole.tokenizers.offline_fit import FIT_ON
-from audiorole.utils.atomic import atomic_path
+from audiorole.utils.atomic import atomic_dir, atomic_path
 from audiorole.utils.weights import file_sha256, verify_shipped
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,11 @@ def load_shipped(copy_to: str | Path | None = None, *, threads: int = 0, batch_s
 
 def corpus_windows(corpus_dir: str | Path, split: str = "train", sample_rate: int = 16000) -> list[np.ndarray]:
     """The corpus's ``split`` clips, joined per voice into windows of up to ``WINDOW_SECONDS``."""
-    from lhotse import CutSet
-
     from audiorole.audio.decode import load_audio
+    from audiorole.demo.base_corpus import read_cuts
 
-    corpus = Path(corpus_dir)
-    cuts = CutSet.from_manifests(recordings=_read(corpus, "recordings"), supervisions=_read(corpus, "supervisions"))
     by_voice: dict[str, list] = defaultdict(list)
-    for cut in cuts:
+    for cut in read_cuts(corpus_dir):
         sup = cut.supervisions[0]
         if sup.custom["split"] == split:
             by_voice[sup.speaker].append(cut.recording.sources[0].source)
@@ -92,26 +89,14 @@ def corpus_windows(corpus_dir: str | Path, split: str = "train", sample_rate: in
     return windows
 
 
-def _read(corpus: Path, name: str):
-    from lhotse import RecordingSet, SupervisionSet
-
-    path = corpus / f"{name}.jsonl.gz"
-    if not path.is_file():
-        raise TokenizerError(f"{path}: missing; write the corpus with python -m audiorole.demo.base_corpus --out {corpus}")
-    return (RecordingSet if name == "recordings" else SupervisionSet).from_file(path)
-
-
 def fit_shipped(corpus_dir: str | Path, out: Path = SHIPPED_DIR, threads: int = 0) -> OfflineTokenizer:
     """Fit the codebook on the corpus's train voices and write it, float16, into ``out``."""
     windows = corpus_windows(corpus_dir)
     log.info("fitting on %d windows (%.1f min) of the corpus's train voices", len(windows),
              sum(len(w) for w in windows) / 16000 / 60)
     tok = OfflineTokenizer.fit(windows, threads=threads, **SETTINGS).rounded("float16")
-    staged = out.parent / f".tmp-{out.name}"
-    shutil.rmtree(staged, ignore_errors=True)
-    tok.save(staged, dtype="float16")
-    shutil.rmtree(out, ignore_errors=True)
-    staged.rename(out)
+    with atomic_dir(out) as staged:
+        tok.save(staged, dtype="float16")
     return tok
 
 

@@ -26,6 +26,32 @@ def atomic_path(path: str | Path):
             os.unlink(tmp)
 
 
+def replace_dir(tmp: str | Path, directory: str | Path) -> None:
+    """Put the folder ``tmp`` at ``directory`` in renames: a reader sees the old folder or the new one."""
+    tmp, directory = Path(tmp), Path(directory)
+    # os.replace cannot overwrite a non-empty folder: move the old one aside first.
+    old = None
+    if directory.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".old-{directory.name}-", dir=directory.parent))
+        os.replace(directory, old / directory.name)
+    os.replace(tmp, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dir(directory: str | Path):
+    """Yield an empty folder beside ``directory``; on success it replaces ``directory`` (``replace_dir``)."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
+    try:
+        yield tmp
+        replace_dir(tmp, directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def link_atomic(src: str | Path, dst: str | Path) -> None:
     """Make ``dst`` a hard link of ``src`` (no copy), or a copy across filesystems; atomically either way.
 

@@ -17,10 +17,10 @@ docs/glm4voice_decoder.md ("The demo's base decoder"). Re-export a run's decoder
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
 from audiorole.errors import AudioroleError
+from audiorole.utils.atomic import atomic_dir
 from audiorole.utils.weights import file_sha256, verify_shipped
 
 BASE_DIR = Path(__file__).parent / "base"
@@ -43,13 +43,10 @@ def export(run_decoder: str | Path, out: Path = BASE_DIR) -> dict[str, str]:
     from audiorole.eval.systems.loading import load_decoder
 
     decoder = load_decoder(run_decoder)
-    staged = out.parent / f".tmp-{out.name}"
-    shutil.rmtree(staged, ignore_errors=True)
-    decoder.save(staged)
-    state = torch.load(staged / "flow.pt", map_location="cpu", weights_only=True)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, staged / "flow.pt")
-    shutil.rmtree(out, ignore_errors=True)
-    staged.rename(out)
+    with atomic_dir(out) as staged:
+        decoder.save(staged)
+        state = torch.load(staged / "flow.pt", map_location="cpu", weights_only=True)
+        torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, staged / "flow.pt")
     return {name: file_sha256(out / name) for name in SHA256}
 
 
