@@ -29,12 +29,17 @@ def step():
 
 @pytest.fixture(scope="module")
 def scene():
-    """The second scene of ep02 (41 s): its utterances, and the whole scene (longer than 30 s) as one clip."""
+    """The shortest scene of ep02 longer than 35 s (more than one 30 s Whisper window, with room):
+    its utterances, and the whole scene as one clip."""
     audio = load_audio(next((DEMO_SERIES_DIR / "episodes").glob("ep02.*")), SR)
     lines = [json.loads(x) for x in (DEMO_SERIES_DIR / "truth" / "ep02.script.jsonl").read_text().splitlines()]
-    utts = [u for u in lines if u["scene"] == 1 and not u["overlap"]]
-    whole = [u for u in lines if u["scene"] == 1]
-    return audio, utts, whole
+    scenes = {}
+    for u in lines:
+        scenes.setdefault(u["scene"], []).append(u)
+    span = {k: v[-1]["end"] - v[0]["start"] for k, v in scenes.items()}
+    scene = min((k for k in scenes if span[k] > 35), key=span.get)
+    utts = [u for u in scenes[scene] if not u["overlap"]]
+    return audio, utts, scenes[scene]
 
 
 def test_whisperx_pipeline_batches_and_cuts_long_clips_by_its_vad(step, scene):
