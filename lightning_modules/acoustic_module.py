@@ -31,7 +31,7 @@ import lightning as L
 import torch
 from torchmetrics import MeanMetric
 
-from audiorole.data.trained_on import write_trained_on
+from audiorole.data.trained_on import read_trained_on, write_trained_on
 from audiorole.errors import ConfigError
 from lightning_modules.selection import data_record, restore_selected
 
@@ -76,7 +76,19 @@ class AcousticModule(L.LightningModule):
 
         base = FlowDecoder.load(path)
         load_state(self.decoder, base.state_dict(), f"model.init_from={path}")  # strict, one-line error on a mismatch
+        self._init_tokens = (read_trained_on(path)[1] or {}).get("speech_tokens")
         log.info("decoder initialised from %s", path)
+
+    def on_fit_start(self) -> None:
+        # Same codebook size, other codes: a decoder fine-tuned on another tokenizer's codes starts from
+        # a mapping that means nothing for them, and nothing else would notice.
+        ours = data_record(self.trainer).get("speech_tokens")
+        theirs = getattr(self, "_init_tokens", None)
+        if theirs and ours and theirs != ours:
+            raise ConfigError(
+                f"model.init_from={self.hparams.init_from} was trained on speech tokens {theirs[:12]}, but this run's "
+                f"tokens are {ours[:12]}: use the tokenizer it was trained with (the demo's base decoder: "
+                "tokenizer=offline), or train from scratch with model.init_from=null")
 
     # ---- training ---------------------------------------------------------------------
     def _trains_flow(self) -> bool:

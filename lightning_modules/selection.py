@@ -15,10 +15,14 @@ log = logging.getLogger(__name__)
 
 
 def data_record(trainer) -> dict:
-    """The split (``splits.json`` fingerprints) and character the datamodule trained on."""
+    """The split (``splits.json`` fingerprints), the character and the speech tokens the datamodule trained on."""
     dm = getattr(trainer, "datamodule", None)
     splits = getattr(dm, "splits", None)
-    return {**(splits.identity if splits is not None else {}), "character": getattr(dm, "character", None)}
+    record = {**(splits.identity if splits is not None else {}), "character": getattr(dm, "character", None)}
+    token_dir = getattr(dm, "token_dir", None)
+    if token_dir is not None:  # the token cache is keyed by the tokenizer's fingerprint
+        record["speech_tokens"] = Path(token_dir).name
+    return record
 
 
 def selecting_checkpoint(trainer):

@@ -115,6 +115,28 @@ def test_init_from_a_base_decoder_and_mismatch_is_one_line(tmp_path):
     assert torch.equal(module.decoder.encoder_proj.weight, FlowDecoder.load(public).encoder_proj.weight)
 
 
+def test_init_from_a_decoder_trained_on_other_speech_tokens_is_refused_at_fit_start(tmp_path):
+    from types import SimpleNamespace
+
+    import pytest
+
+    from audiorole.data.trained_on import write_trained_on
+    from audiorole.errors import ConfigError
+
+    tiny_decoder().save(tmp_path / "base")
+    write_trained_on(tmp_path / "base", {"speech_tokens": "a" * 64})
+    module = AcousticModule(tiny_flow(vocab_size=16), functools.partial(torch.optim.Adam), init_from=str(tmp_path / "base"))
+    for tokens, refused in (("a" * 64, False), ("b" * 64, True)):
+        datamodule = SimpleNamespace(splits=None, character="mara", token_dir=tmp_path / "tokens" / tokens)
+        module.trainer = SimpleNamespace(datamodule=datamodule)  # what on_fit_start reads
+        if refused:
+            with pytest.raises(ConfigError, match=r"model.init_from=.* trained on speech tokens aaaaaaaaaaaa, but this "
+                                                  r"run's tokens are bbbbbbbbbbbb: use the tokenizer it was trained with"):
+                module.on_fit_start()
+        else:
+            module.on_fit_start()
+
+
 def test_respond_resynthesises_items_deterministically():
     import numpy as np
 

@@ -54,6 +54,13 @@ def test_base_decoder_matches_its_pins_and_loads_strictly_into_the_tiny_config(m
     assert make_cfg(["stage=acoustic", "experiment=decoder_init", "decoder_init=base"]).model.init_from == folder
 
 
+def test_base_decoder_records_the_shipped_codebook_it_was_trained_on():
+    from audiorole.data.trained_on import read_trained_on
+
+    _, record = read_trained_on(base_decoder.base_decoder_dir())
+    assert record["speech_tokens"] == shipped.load_shipped().fingerprint
+
+
 def test_the_base_decoder_recipe_reads_the_corpus_from_scratch(make_cfg, monkeypatch):
     monkeypatch.setenv("AUDIOROLE_BASE_CORPUS", "/corpora/base")
     cfg = make_cfg(["experiment=base_decoder"])

@@ -7,7 +7,9 @@ twenty voices is what the demo's acoustic stage fine-tunes from
 (``model.init_from=${audiorole.base_decoder:}`` in ``conf/model/acoustic_tiny.yaml``).
 
 The folder ``base/`` holds the public decoder layout (``config.yaml`` + ``flow.pt``),
-its weights stored as float16 (loading restores float32), each file pinned by
+its weights stored as float16 (loading restores float32), and ``trained_on.json``
+naming the speech tokens it was trained on (the shipped codebook's fingerprint:
+fine-tuning on other codes is refused), each file pinned by
 sha256 below. How it was trained, with the exact commands, is in
 docs/glm4voice_decoder.md ("The demo's base decoder"). Re-export a run's decoder with::
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from audiorole.data.trained_on import read_trained_on, write_trained_on
 from audiorole.errors import AudioroleError
 from audiorole.utils.atomic import atomic_dir
 from audiorole.utils.weights import file_sha256, verify_shipped
@@ -27,6 +30,7 @@ BASE_DIR = Path(__file__).parent / "base"
 SHA256 = {
     "config.yaml": "615e2efb539571704f9860533f4d47bb03f5706cc03f466ee1c1e380f429d036",
     "flow.pt": "420fcf38d36d70d8a08b65f01658d491b7d0904ac6a849d4cd285867b2006efb",
+    "trained_on.json": "b00e373b8f7d87e35449cffa103a2df697b090887713699bbef5461d5eecbb1f",
 }
 
 
@@ -43,10 +47,16 @@ def export(run_decoder: str | Path, out: Path = BASE_DIR) -> dict[str, str]:
     from audiorole.eval.systems.loading import load_decoder
 
     decoder = load_decoder(run_decoder)
+    _, record = read_trained_on(run_decoder)
+    if not (record or {}).get("speech_tokens"):
+        raise AudioroleError(f"{run_decoder}: no record of the speech tokens it was trained on (trained_on.json); "
+                             "export a decoder trained by this version of train.py experiment=base_decoder")
     with atomic_dir(out) as staged:
         decoder.save(staged)
         state = torch.load(staged / "flow.pt", map_location="cpu", weights_only=True)
         torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, staged / "flow.pt")
+        # Fine-tuning checks it: the codes it maps to speech are the shipped codebook's.
+        write_trained_on(staged, {"character": record.get("character"), "speech_tokens": record["speech_tokens"]})
     return {name: file_sha256(out / name) for name in SHA256}
 
 
