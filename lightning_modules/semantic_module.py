@@ -83,9 +83,9 @@ class SemanticModule(L.LightningModule):
                  100 * n_train / max(1, sum(p.numel() for p in self.model.parameters())),
                  sum(p.numel() for p in self.model.parameters()))
 
-    def forward(self, **batch) -> torch.Tensor:
+    def forward(self, logits_to_keep: torch.Tensor | int = 0, **batch) -> torch.Tensor:
         # No KV cache when training: transformers only reads packed rows' position ids without one.
-        return self.model(**batch, use_cache=False).logits
+        return self.model(**batch, use_cache=False, logits_to_keep=logits_to_keep).logits
 
     # ---- data ----------------------------------------------------------------------------
     def encode(self, dialogues: list[Dialogue]) -> dict:
@@ -104,10 +104,14 @@ class SemanticModule(L.LightningModule):
 
     # ---- loss ----------------------------------------------------------------------------
     def token_losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-token NLL of the next token, its mask, and which targets are audio."""
+        """Per-token NLL of the next token, its mask, and which targets are audio (at labelled positions only)."""
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
-        logits = self(**inputs)[:, :-1].float()
         target = batch["labels"][:, 1:]
+        # The LM head (vocabulary + audio rows) only where some row has a label: prompts and contexts are most
+        # of a sequence, and their (batch, length, vocabulary) logits were most of the step's memory.
+        keep = (target != IGNORE).any(dim=0).nonzero().squeeze(1)
+        logits = self(**inputs, logits_to_keep=keep).float()
+        target = target[:, keep]
         mask = target != IGNORE
         nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.clamp(min=0).reshape(-1),
                               reduction="none").view_as(target)

@@ -67,6 +67,29 @@ def test_merged_equals_unmerged(make_cfg, prepared, tmp_path):
         torch.testing.assert_close(AutoModelForCausalLM.from_pretrained(exported)(ids).logits, unmerged, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("pack", [None, 4096])
+def test_losses_on_labelled_positions_equal_the_full_logits(make_cfg, prepared, pack):
+    import torch.nn.functional as F
+
+    from audiorole.text.template import IGNORE
+
+    overrides = [f"model.pack_to={pack}"] if pack else []
+    module, dm = build(semantic_cfg(make_cfg, *prepared, overrides))
+    dialogues = [d for batch in dm.train_dataloader() for d in batch["dialogues"]][:3]
+    batch = module.transfer_batch_to_device({"dialogues": dialogues}, module.device, 0)
+    _perturbed(module)
+    with torch.no_grad():
+        nll, mask, audio = module.token_losses(batch)
+        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
+        full = module.model(**inputs, use_cache=False).logits[:, :-1].float()  # every position's logits
+    target = batch["labels"][:, 1:]
+    labelled = target != IGNORE
+    reference = F.cross_entropy(full[labelled], target[labelled])
+    assert mask.sum() == labelled.sum() and mask.shape[1] < target.shape[1]  # fewer positions went through the head
+    torch.testing.assert_close(nll[mask].mean(), reference, atol=1e-5, rtol=1e-5)
+    assert audio[mask].any() and (~audio[mask]).any()
+
+
 @pytest.fixture
 def one_thread():
     """Tiny models run far faster on one thread than on two contended ones (and the result is the same)."""
