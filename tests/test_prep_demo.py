@@ -80,3 +80,15 @@ def test_split_is_written_once_and_the_tokenizer_fits_on_its_train_part(prepared
     stamp = (out / "splits.json").stat().st_mtime_ns
     prepare_dataset(cfg.data)
     assert (out / "splits.json").stat().st_mtime_ns == stamp
+
+
+def test_threshold_tradeoff_reproduces_the_demo_filter(prepared):
+    from audiorole.prep.threshold_tradeoff import thresholds_of, tradeoff
+
+    cfg, result = prepared
+    table = tradeoff(cfg.data.out_dir, DEMO_SERIES_DIR / "truth", thresholds_of(cfg.data.prep.postprocess.filter))
+    for name, rows in table.items():
+        configured = next(r for r in rows if r["configured"])
+        assert (configured["kept"], configured["not_scored"]) == (result.stats["replies_kept"], 0), name
+        kept = [r["kept"] for r in rows]
+        assert kept == sorted(kept), name  # rows run from strict to loose

@@ -7,7 +7,9 @@ Each condition (``clean``, ``TYPE:SNR``, ``TYPE:SNR:RT60``, ``rt:RT60``; see
 ``conditions.py``) is a variant of the demo series with the same script and
 ground truth. ``clean`` is the shipped series itself. Every variant is prepared
 with the offline pipeline (hydra overrides after ``--`` apply to all of them) and
-scored by ``audiorole.prep.truth_eval``; the table (Markdown) has DER per
+scored by ``audiorole.prep.truth_eval`` (``<work>/<condition>/truth_eval.json``, beside
+the filter-threshold trade-off of ``audiorole.prep.threshold_tradeoff`` in
+``tradeoff.md``); the table (Markdown) has DER per
 episode (collar 0.25), attribution precision of kept replies and recall of the
 cast's truth turns, WER over all truth utterances (each episode's whole
 transcript against its whole script) and kept minutes. Variants and
@@ -53,6 +55,23 @@ def prepare_variant(series: Path, label: str, work: Path, overrides: list[str]) 
            f"paths.data_dir={data_dir}", "~tokenizer", "allow_failures=true", *overrides]
     subprocess.run(cmd, check=True)
     return data_dir / "prepared" / label
+
+
+FILTER_OVERRIDE = "data.prep.postprocess.filter."
+
+
+def write_tradeoff(prepared: Path, truth_dir: Path, overrides: list[str], out: Path) -> None:
+    """What moving each filter threshold would keep in this condition, with the filter it was prepared with."""
+    from audiorole.errors import SeriesError
+    from audiorole.prep import threshold_tradeoff
+    from audiorole.utils.atomic import write_text
+
+    settings = [o.lstrip("+")[len(FILTER_OVERRIDE):] for o in overrides if o.lstrip("+").startswith(FILTER_OVERRIDE)]
+    try:
+        table = threshold_tradeoff.tradeoff(prepared, truth_dir, threshold_tradeoff.load_thresholds(overrides=settings))
+        write_text(out, threshold_tradeoff.markdown(table))
+    except SeriesError as exc:  # e.g. a filter set another way than by key=value: the sweep goes on without it
+        print(f"no threshold trade-off for {prepared}: {exc}", file=sys.stderr)
 
 
 def kept_minutes(prepared: Path) -> float:
@@ -131,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         prepared = prepare_variant(series, condition.label, args.work, overrides)
         report = evaluate_against_truth(prepared, series / "truth")
         (args.work / condition.label / "truth_eval.json").write_text(json.dumps(report, indent=2))
+        write_tradeoff(prepared, series / "truth", overrides, args.work / condition.label / "tradeoff.md")
         rows.append(row(condition.label, report, kept_minutes(prepared), transcript_wer(prepared, series / "truth")))
         print(markdown(rows[-1:]), flush=True)
     table = markdown(rows)

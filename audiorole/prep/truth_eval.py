@@ -43,7 +43,7 @@ def read_script(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
@@ -97,7 +97,7 @@ def evaluate_against_truth(prepared_dir: str | Path, truth_dir: str | Path, coll
     series_dir = Path(series_dir) if series_dir is not None else truth_dir.parent
     if not (prepared_dir / "kept.jsonl").is_file():
         raise SeriesError(f"{prepared_dir}: no kept.jsonl; point at a prepared dataset (python -m audiorole.prepare ...)")
-    kept, dropped = _read_jsonl(prepared_dir / "kept.jsonl"), _read_jsonl(prepared_dir / "dropped.jsonl")
+    kept, dropped = read_jsonl(prepared_dir / "kept.jsonl"), read_jsonl(prepared_dir / "dropped.jsonl")
     episodes = sorted({p.stem for p in (prepared_dir / "rttm").glob("*.rttm")} | {r["episode"] for r in kept + dropped})
     episodes, without_truth = find_truth(prepared_dir, truth_dir, episodes)
     if without_truth:
@@ -157,7 +157,7 @@ def _scores(episodes: list[str], kept, dropped, scripts, cast, der, prepared_dir
         if covered:
             refs.append(" ".join(u["text"] for u in covered))
             hyps.append(r["text"])
-    transcripts = {ep: _read_jsonl(prepared_dir / "transcripts" / f"{ep}.jsonl") for ep in episodes}
+    transcripts = {ep: read_jsonl(prepared_dir / "transcripts" / f"{ep}.jsonl") for ep in episodes}
     whole = [ep for ep in episodes if (prepared_dir / "transcripts" / f"{ep}.jsonl").is_file()]
     ders = [der[ep] for ep in episodes if ep in der]
     return {
