@@ -31,6 +31,7 @@ OTHER_ENTRY_POINTS = {
     "audiorole.report": "tests/test_report.py",
     "audiorole.prep.merge": "tests/test_prep_merge.py::test_shards_then_merge",
     "audiorole.prep.truth_eval": "tests/test_prep_demo.py::test_demo_meets_the_quality_targets",
+    "audiorole.prep.threshold_tradeoff": "tests/test_prep_threshold_tradeoff.py",
     "bench/semantic_memory.py": "tests/test_bench_semantic_memory.py",
     "audiorole.benchmark": "tests/test_benchmark.py",
     "audiorole.listening_test": "tests/test_listening_test.py",

@@ -7,7 +7,9 @@
 - Embeddings: Resemblyzer (256-d), fed the masked speech of each local speaker
   of each chunk through ``ResemblyzerPyannoteEmbedding``.
 - Clustering: ours (``clustering.py``), because pyannote's own clustering is the
-  part that broke on noisy audio here.
+  part that broke on noisy audio here, on embeddings centred on the episode's
+  mean: a room and a music bed add the same component to every voice's
+  embedding, which drew two similar voices into one cluster under reverb.
 pyannote then stitches the clustered chunks back into a timeline (its
 ``reconstruct``/``to_annotation``), keeping overlaps the segmentation saw.
 """
@@ -40,7 +42,8 @@ class OfflineDiarizer:
         hop: float = 2.5,  # seconds between 5 s segmentation windows (the window is the model's); 50 % overlap
         onset: float = 0.5,  # segmentation activity threshold
         min_duration_off: float = 0.5,  # bridge same-speaker pauses shorter than this (one turn, as annotators do)
-        threshold: float = 0.3,  # cosine distance where average linkage stops merging
+        threshold: float = 0.8,  # cosine distance (of centred embeddings) where average linkage stops merging
+        center: bool = True,  # subtract the episode's mean embedding first (docs/robustness.md)
         min_cluster_size: int = 3,  # chunk embeddings a cluster needs to count as a speaker
         cannot_link_distance: float = 2.0,  # distance imposed on two speakers of one chunk
         constrained_assignment: bool = False,
@@ -56,6 +59,7 @@ class OfflineDiarizer:
         self.onset = float(onset)
         self.min_duration_off = float(min_duration_off)
         self.threshold = float(threshold)
+        self.center = bool(center)
         self.min_cluster_size = int(min_cluster_size)
         self.cannot_link_distance = float(cannot_link_distance)
         self.constrained_assignment = bool(constrained_assignment)
@@ -106,7 +110,7 @@ class OfflineDiarizer:
         pipeline.clustering = OwnAgglomerativeClustering(
             threshold=self.threshold, min_cluster_size=self.min_cluster_size,
             cannot_link_distance=self.cannot_link_distance,
-            constrained_assignment=self.constrained_assignment,
+            constrained_assignment=self.constrained_assignment, center=self.center,
         )
         pipeline._expects_num_speakers = False
         pipeline.instantiate({"segmentation": {"threshold": self.onset, "min_duration_off": self.min_duration_off}})

@@ -21,8 +21,9 @@ class OwnAgglomerativeClustering(BaseClustering):
     expects_num_clusters = False
 
     def __init__(self, threshold: float, min_cluster_size: int, cannot_link_distance: float = 1.0,
-                 constrained_assignment: bool = False):
+                 constrained_assignment: bool = False, center: bool = False):
         super().__init__(metric="cosine", constrained_assignment=constrained_assignment)
+        self.center = bool(center)
         self.cluster_threshold = float(threshold)
         self.min_cluster_size = int(min_cluster_size)
         self.cannot_link_distance = float(cannot_link_distance)
@@ -30,6 +31,11 @@ class OwnAgglomerativeClustering(BaseClustering):
     def __call__(self, embeddings, segmentations=None, num_clusters=None, min_clusters=None,
                  max_clusters=None, **kwargs):
         train, chunk_idx, speaker_idx = self.filter_embeddings(embeddings, segmentations=segmentations)
+        if self.center and len(train):
+            # What every voice of the episode shares (the room, the bed, the channel) is its mean embedding;
+            # without it, cosine compares the voices themselves.
+            mean = train.mean(axis=0)
+            embeddings, train = embeddings - mean, train - mean
         if len(train) == 0:
             # Speech too fragmented for any reliable embedding: one speaker
             # beats a crash, and is what a listener would guess.
