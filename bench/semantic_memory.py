@@ -33,7 +33,9 @@ Assumptions (what each column counts, bytes):
   its own dropped-out input and mask. With gradient checkpointing only each layer's input (2 x h per token) is
   kept, plus one layer's activations while it is recomputed in backward.
 - logits: bf16 logits, their fp32 copy and fp32 log-probabilities around the
-  loss, 10 x V bytes per token (transformers' loss upcasts logits to fp32).
+  loss, 10 x V bytes per *labelled* token: the module runs the LM head only at
+  positions some row has a label for (``logits_to_keep``), so ``--labelled``
+  (the reply's share of a sequence; default 1.0, the upper bound) scales it.
 - Not counted: CUDA context and NCCL buffers (~0.5-1 GiB), allocator
   fragmentation, transient activation gradients. Treat totals as +-15 %.
 
@@ -137,7 +139,7 @@ class Plan:
 
 def plan(rank: int = 32, targets: tuple[str, ...] = TARGETS["attn_mlp"], seqs=(2048, 4096), gpus: int = 8,
          dropout: float = 0.05, mfu: float = 0.4, peak_tflops: float = 989.0, link_gbs: float = 200.0,
-         config=None) -> Plan:
+         config=None, labelled: float = 1.0) -> Plan:
     """Parameter counts from peft on the meta device, and a memory/time row per strategy x checkpointing x seq."""
     config = config or glm4voice_config()
     model = meta_lora_model(config, rank, tuple(targets), dropout)
@@ -152,7 +154,7 @@ def plan(rank: int = 32, targets: tuple[str, ...] = TARGETS["attn_mlp"], seqs=(2
     out = Plan(rank, tuple(targets), dropout, total_with_lora, trainable)
     for seq in seqs:
         per_layer = layer_activation_bytes(s, tuple(targets), rank, dropout) * seq
-        logits = 10 * s.vocab * seq
+        logits = int(10 * s.vocab * seq * labelled)
         for ckpt in (False, True):
             acts = (2 * s.hidden * seq * s.layers + per_layer) if ckpt else per_layer * s.layers
             flops = flops_per_sequence(params_matmul, s, seq, ckpt)
@@ -204,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detail", choices=sorted(TARGETS), default="attn_mlp", help="targets of the full table")
     ap.add_argument("--dropout", type=float, default=0.05, help="LoRA dropout of the full table")
     ap.add_argument("--detail-rank", type=int, default=32)
+    ap.add_argument("--labelled", type=float, default=1.0, help="share of positions with a label (the LM head runs there)")
     args = ap.parse_args(argv)
     config = glm4voice_config()
     print(f"GLM-4-Voice-9B as GlmForCausalLM: {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
@@ -216,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} ({', '.join(TARGETS[name])}) | {rank} | {p.total_params / 1e9:.3f} B "
                   f"| {p.trainable_params / 1e6:.1f} M | {100 * p.trainable_params / p.total_params:.2f} |")
     p = plan(args.detail_rank, TARGETS[args.detail], seqs=tuple(args.seq), gpus=args.gpus, dropout=args.dropout,
-             mfu=args.mfu, peak_tflops=args.peak_tflops, link_gbs=args.link_gbs, config=config)
+             mfu=args.mfu, peak_tflops=args.peak_tflops, link_gbs=args.link_gbs, config=config,
+             labelled=args.labelled)
     print(f"\nMemory per GPU (GiB), batch 1, bf16, LoRA r={p.rank} on {args.detail} (dropout {p.dropout}); time per "
           f"sequence at {args.mfu:.0%} MFU of {args.peak_tflops:.0f} TFLOP/s, communication at {args.link_gbs:.0f} GB/s:\n")
     print(table(p))
