@@ -65,6 +65,20 @@ def test_written_once_with_fingerprints_and_reused(prepared, tmp_path):
         write_splits(root, {"ratios": {"train": 0.8, "dev": 0.1, "test": 0.1}})
 
 
+def test_a_dataset_that_kept_no_reply_gets_an_empty_split(prepared, tmp_path):
+    import gzip
+
+    from audiorole.data.replies import cuts_path
+
+    root = tmp_path / "p"
+    shutil.copytree(prepared, root)
+    with gzip.open(cuts_path(root), "wt"):  # every reply dropped (a noisy series): an empty manifest
+        pass
+    splits = write_splits(root, {"seed": 0})
+    assert splits.counts == {} and splits.scenes == {}
+    assert json.loads((root / "splits.json").read_text())["counts"] == {}
+
+
 def test_missing_split_is_written_by_the_first_loader_and_a_changed_dataset_is_refused(prepared, tmp_path):
     root = tmp_path / "p"
     shutil.copytree(prepared, root)

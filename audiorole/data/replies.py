@@ -51,10 +51,12 @@ def cuts_path(prepared_dir: str | Path) -> Path:
 
 
 def load_cuts(prepared_dir: str | Path):
-    """The prepared dataset's reply cuts (lazy)."""
-    from lhotse import load_manifest_lazy
+    """The prepared dataset's reply cuts (lazy); empty when every reply was dropped."""
+    from lhotse import CutSet, load_manifest_lazy
 
-    return load_manifest_lazy(cuts_path(prepared_dir))
+    # An empty manifest (every reply dropped, e.g. a noisy series) reads as None in Lhotse.
+    cuts = load_manifest_lazy(cuts_path(prepared_dir))
+    return cuts if cuts is not None else CutSet()
 
 
 def scene_of(cut) -> str:
