@@ -10,8 +10,8 @@ from audiorole.prep.threshold_tradeoff import (KEPT, NOT_SCORED, load_thresholds
 
 # Truth: ann 0-10, bob 10-20, ann 20-30, bob 30-40.
 SCRIPT = [("ann", 0, 10), ("bob", 10, 20), ("ann", 20, 30), ("bob", 30, 40)]
-# The filter's defaults, less language ID (no model in a unit test).
-THRESHOLDS = {"language": None}
+# The filter's defaults, less language ID (no model in a unit test), at a quality threshold of 2.5.
+THRESHOLDS = {"language": None, "min_dnsmos": 2.5}
 
 
 def reply(i, character, start, end, ovrl=None, reason=None, overlap=0.0):
@@ -76,7 +76,7 @@ def test_replies_never_scored_are_counted_apart_not_guessed(dataset):
     assert short[3.0]["precision"] == 1.0  # the misattributed reply is shorter than 3 s
     # With the quality rule off no score is needed: the verdict is known.
     assert verdict(ReplyFilter(**THRESHOLDS, max_overlap_ratio=0.3), OVERLAPPED) == NOT_SCORED
-    assert verdict(ReplyFilter(**THRESHOLDS, max_overlap_ratio=0.3, min_dnsmos=None), OVERLAPPED) == KEPT
+    assert verdict(ReplyFilter(**{**THRESHOLDS, "min_dnsmos": None}, max_overlap_ratio=0.3), OVERLAPPED) == KEPT
 
 
 def test_thresholds_that_do_not_reproduce_the_recorded_decisions_are_refused(dataset):
@@ -87,7 +87,7 @@ def test_thresholds_that_do_not_reproduce_the_recorded_decisions_are_refused(dat
 def test_cli_reads_the_filter_config_with_overrides_and_writes_markdown(dataset, tmp_path, capsys):
     assert load_thresholds(overrides=["max_subtitle_wer=null"])["max_subtitle_wer"] is None
     out = tmp_path / "table.md"
-    assert main([*map(str, dataset), "language=null", "--out", str(out)]) == 0
+    assert main([*map(str, dataset), "language=null", "min_dnsmos=2.5", "--out", str(out)]) == 0
     text = out.read_text()
     assert "### min_dnsmos" in text and "| **2.5** | 2 | 0.11 | 50.0 | 2.80 | 0 |" in text
     assert main([*map(str, dataset), "language=null", "min_dnsmos=2.0"]) == 1
@@ -98,7 +98,8 @@ def test_the_robustness_sweep_writes_it_with_the_filter_overrides_it_prepared_wi
     from audiorole.demo.robustness import write_tradeoff
 
     out = tmp_path / "tradeoff.md"
-    write_tradeoff(*dataset, ["data.workers=2", "data.prep.postprocess.filter.language=null"], out)
+    write_tradeoff(*dataset, ["data.workers=2", "data.prep.postprocess.filter.language=null",
+                              "data.prep.postprocess.filter.min_dnsmos=2.5"], out)
     assert "| **2.5** | 2 |" in out.read_text()
     out.unlink()
     write_tradeoff(*dataset, ["data.prep.postprocess.filter.language=null", "++data.prep.postprocess.filter.min_dnsmos=2"], out)

@@ -14,7 +14,7 @@ class ReplyFilter:
                  max_clipped_fraction: float | None = None,
                  min_words: int = 1, language: str | None = "en", min_language_probability: float = 0.5,
                  max_subtitle_wer: float | None = 0.5, min_asr_logprob: float | None = None,
-                 min_dnsmos: float | None = 2.5,
+                 min_dnsmos: float | None = 2.75,
                  language_identifier: Callable[[str], tuple[str, float]] | None = None):
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds

@@ -23,7 +23,7 @@ class Postprocess:
     name = "postprocess"
     reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
-    def __init__(self, filter: ReplyFilter, enhancer, quality, enhance_first: bool = False, sample_rate: int = 16000):
+    def __init__(self, filter: ReplyFilter, enhancer, quality, enhance_first: bool = True, sample_rate: int = 16000):
         self.filter = filter
         self.enhancer = enhancer
         self.quality = quality
