@@ -57,12 +57,17 @@ def losses(job) -> tuple[list[float], list[float]]:
 
 
 def test_acoustic_training_loss_falls(per_character_run):
-    """Training loss is lower at the end of fit than at its first log, for every character."""
+    """Training loss is lower over the last quarter of fit than over the first, for every character.
+
+    Each log is one batch's flow-matching loss at random times and noise (it swings by +-1 from batch to
+    batch), so one log against another says nothing; means over a quarter of the logs do."""
     _, runs = per_character_run
     for character, job in runs.items():
         train, _ = losses(job)
-        print(f"\n{character}: train/loss {train[0]:.3f} -> {train[-1]:.3f} ({len(train)} logs)")
-        assert len(train) >= 3 and train[-1] < train[0], (character, train)
+        quarter = max(1, len(train) // 4)
+        first, last = sum(train[:quarter]) / quarter, sum(train[-quarter:]) / quarter
+        print(f"\n{character}: train/loss {first:.3f} -> {last:.3f} (means of {quarter} of {len(train)} logs)")
+        assert len(train) >= 8 and last < first, (character, train)
 
 
 @pytest.mark.xfail(strict=True, reason="not yet true: with GLM-4-Voice's flow at demo scale the dev flow-matching loss "
