@@ -76,14 +76,15 @@ class AcousticModule(L.LightningModule):
 
         base = FlowDecoder.load(path)
         load_state(self.decoder, base.state_dict(), f"model.init_from={path}")  # strict, one-line error on a mismatch
-        self._init_tokens = (read_trained_on(path)[1] or {}).get("speech_tokens")
         log.info("decoder initialised from %s", path)
 
     def on_fit_start(self) -> None:
         # Same codebook size, other codes: a decoder fine-tuned on another tokenizer's codes starts from
         # a mapping that means nothing for them, and nothing else would notice.
+        if not self.hparams.init_from:
+            return
         ours = data_record(self.trainer).get("speech_tokens")
-        theirs = getattr(self, "_init_tokens", None)
+        theirs = (read_trained_on(self.hparams.init_from)[1] or {}).get("speech_tokens")
         if theirs and ours and theirs != ours:
             raise ConfigError(
                 f"model.init_from={self.hparams.init_from} was trained on speech tokens {theirs[:12]}, but this run's "

@@ -77,11 +77,10 @@ def recomputed_reason(rules: ReplyFilter, reply: dict) -> str | None:
 
 
 def verdict(rules: ReplyFilter, reply: dict) -> str:
-    if rules.reason(reply) is not None:
+    if recomputed_reason(rules, reply) is not None:
         return DROPPED
-    score = reply.get("dnsmos", {}).get("ovrl")
-    if score is not None:
-        return DROPPED if rules.quality_reason(score) else KEPT
+    if "ovrl" in reply.get("dnsmos", {}):
+        return KEPT
     # Never scored: the verdict is known only when no score could change it (the quality rule is off).
     if rules.quality_reason(-math.inf) == rules.quality_reason(math.inf):
         return DROPPED if rules.quality_reason(math.inf) else KEPT
