@@ -258,3 +258,49 @@ def test_packed_spans_transcribe_like_separate_clips(transcriber, speech):
     assert "umbrella" not in packed[0].text.lower() and "station" not in packed[1].text.lower()
     for t, (s, e) in zip(packed, spans):  # word times relative to each span, inside it
         assert all(0.0 <= w.start <= w.end <= e - s + 0.3 for w in t.words)
+
+
+@needs_espeak
+@needs_ffmpeg
+def test_shortened_windows_encode_their_own_length_plus_the_tail(transcriber, speech):
+    from audiorole.asr.batched import TAIL_S, _features
+
+    transcriber._load()
+    model = transcriber._model
+    fps = model.frames_per_second
+    for seconds, minimum, expected in [(4.0, 10, 10), (9.5, 10, 13), (12.2, 5, 16), (29.0, 10, 30), (4.0, None, 30)]:
+        clip = np.zeros(int(seconds * SR), np.float32)
+        feats, frames = _features(model, clip, minimum)
+        assert feats.shape[-1] == expected * fps, (seconds, minimum)
+        assert frames == min(int(seconds * fps), 3000)
+        if minimum is not None and expected < 30:
+            assert expected >= seconds + TAIL_S  # always at least TAIL_S of padding after the speech
+
+
+@needs_espeak
+@needs_ffmpeg
+def test_shortened_windows_keep_the_words_and_batching_equals_one_by_one(speech):
+    from audiorole.asr.wer import wer
+    from audiorole.asr.whisperx_transcriber import WhisperXTranscriber
+
+    a, b = speech
+    gap = np.zeros(SR, np.float32)
+    # Clips whose shortened windows differ (10 s, and longer ones): they never share a batch.
+    clips = [a, b, np.concatenate([a, gap, b]), np.concatenate([a, gap, b, gap, a])]
+    short = WhisperXTranscriber(batch_size=4, min_window_seconds=10)
+    batched = short.transcribe_many(clips)
+    for clip, got in zip(clips, batched):
+        alone = short(clip)
+        assert got.text == alone.text
+        assert [w.word for w in got.words] == [w.word for w in alone.words]
+    assert wer(SENTENCE, batched[0].text) <= 0.15, batched[0].text
+    assert wer(" ".join([SENTENCE, OTHER, SENTENCE]), batched[3].text) <= 0.2, batched[3].text  # not cut off
+
+
+@pytest.mark.parametrize("value", [0, -1, 31])
+def test_min_window_seconds_out_of_range_is_one_line(value):
+    from audiorole.asr.whisperx_transcriber import WhisperXTranscriber
+
+    with pytest.raises(AudioroleError, match="min_window_seconds") as e:
+        WhisperXTranscriber(min_window_seconds=value)
+    assert "\n" not in str(e.value)

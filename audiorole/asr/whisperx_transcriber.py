@@ -22,6 +22,9 @@ Packing is off by default: with tiny.en it cut transcription time 3x but raised
 WER over all truth on the demo from 21.9 % to 36.1 % (30 s windows) or 28.7 %
 (15 s): in one long window without timestamps the small model skips speech
 (docs/prep_speed.md). Large models are what WhisperX batches this way.
+``min_window_seconds`` instead shortens each turn's own window (its length + 3 s,
+at least that many seconds; ``audiorole.asr.batched``): 3x faster, but off by
+default, as tiny.en then ends diarized turns early (docs/prep_speed.md).
 
 Silence rule (documented contract): a clip shorter than ``min_duration``, or
 quieter than ``silence_dbfs`` RMS, or a window Whisper itself calls silent
@@ -62,7 +65,8 @@ class WhisperXTranscriber:
                  backend: str = "auto", cpu_threads: int | None = None, initial_prompt: str | None = None,
                  min_duration: float = 0.1, silence_dbfs: float = -60.0,
                  no_speech_threshold: float = 0.6, log_prob_threshold: float = -1.0,
-                 download_root: str | None = None, pack_seconds: float | None = None, pack_gap: float = 2.0):
+                 download_root: str | None = None, pack_seconds: float | None = None, pack_gap: float = 2.0,
+                 min_window_seconds: float | None = None):
         if backend not in ("auto", "faster-whisper", "whisperx"):
             raise AudioroleError(f"asr backend '{backend}' unknown; use auto, faster-whisper or whisperx")
         self.model_spec = model
@@ -82,6 +86,10 @@ class WhisperXTranscriber:
         self.download_root = download_root
         self.pack_seconds = pack_seconds
         self.pack_gap = pack_gap
+        if min_window_seconds is not None and not 0 < float(min_window_seconds) <= WINDOW_S:
+            raise AudioroleError(f"asr min_window_seconds={min_window_seconds}; use a number in (0, {WINDOW_S:g}] "
+                                 "or null (every window 30 s)")
+        self.min_window_seconds = min_window_seconds
         local = model == models.OFFLINE or models.looks_like_path(model) or os.path.isdir(os.path.expanduser(model))
         self.backend = backend if backend != "auto" else (
             "faster-whisper" if local and align_model is None else "whisperx")
@@ -124,7 +132,8 @@ class WhisperXTranscriber:
         from audiorole.asr.batched import BatchDecoder
 
         self._decoder = BatchDecoder(self._model, beam_size=self.beam_size,
-                                     word_timestamps=self.word_timestamps, initial_prompt=self.initial_prompt)
+                                     word_timestamps=self.word_timestamps, initial_prompt=self.initial_prompt,
+                                     min_window_seconds=self.min_window_seconds)
         return self._decoder
 
     @property
