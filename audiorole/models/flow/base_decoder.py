@@ -29,7 +29,7 @@ from audiorole.utils.weights import file_sha256, verify_shipped
 BASE_DIR = Path(__file__).parent / "base"
 SHA256 = {
     "config.yaml": "615e2efb539571704f9860533f4d47bb03f5706cc03f466ee1c1e380f429d036",
-    "flow.pt": "420fcf38d36d70d8a08b65f01658d491b7d0904ac6a849d4cd285867b2006efb",
+    "flow.pt": "618a69d545428d03a8a2c18d5854980bea049730b03522e729d4fa3c39697234",
     "trained_on.json": "b00e373b8f7d87e35449cffa103a2df697b090887713699bbef5461d5eecbb1f",
 }
 
