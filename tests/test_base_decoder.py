@@ -66,7 +66,7 @@ def test_the_base_decoder_recipe_reads_the_corpus_from_scratch(make_cfg, monkeyp
     cfg = make_cfg(["experiment=base_decoder"])
     assert cfg.datamodule._target_ == "datamodules.base_corpus_datamodule.BaseCorpusDataModule"
     assert cfg.data.out_dir == "/corpora/base" and cfg.model.init_from is None
-    assert cfg.optimized_metric == "val/wer" and cfg.eval.metrics == ["ap", "wer"]
+    assert cfg.optimized_metric == "val/cer" and cfg.eval.metrics == ["ap", "wer"]
 
 
 def test_a_changed_base_decoder_file_is_refused(tmp_path, monkeypatch):
