@@ -2,7 +2,6 @@
 
     python bench/decoder_rtf.py [--seconds 10] [--threads 2] [--configs tiny glm4voice] [--steps 1 5 10 20]
     source authors_env.sh && python bench/decoder_rtf.py --authors /path/to/GLM-4-Voice   # side by side
-    python bench/decoder_rtf.py --flow-factory pkg.module:build [--authors-flow-factory pkg.module:build_theirs]
 
 RTF = seconds of compute per second of speech produced (lower is faster; < 1
 is faster than real time); every row of one table is measured in the same
@@ -19,15 +18,15 @@ run, side by side, on random weights (speed does not depend on training).
   tokens, flow + HiFT): time to the first audio chunk and overall RTF, ours
   (``Token2Wav``) and, with ``--authors``, their ``AudioDecoder.token2wav``
   driving the same flow and vocoder weights;
-- **flow parity of speed**: ``--flow-factory`` / ``--authors-flow-factory``
-  name functions ``() -> flow`` returning a flow with the authors'
-  ``inference`` signature (ours, and theirs built from their code at the
-  published size); both are timed on the same tokens. Without them the row
-  says why it is missing.
+- **flow, ours vs the authors'**: with ``--authors``, for each of ``--configs``
+  their ``MaskedDiffWithXvec`` built by their HyperPyYAML loader from our
+  config in their layout (what ``FlowDecoder.save`` writes), ours loading its
+  state dict strictly; the largest mel difference with the same noise (their
+  seed) checks both compute the same, then ``inference`` (10 Euler steps, CFG)
+  is timed in turns. Without ``--authors`` the row says so.
 """
 
 import argparse
-import importlib
 import sys
 import tempfile
 import time
@@ -36,7 +35,10 @@ from pathlib import Path
 import torch
 
 from audiorole.audio.mel import griffin_lim
+from audiorole.models import hyperpyyaml
+from audiorole.models.flow.config import authors_layout
 from audiorole.models.flow.decoder import FlowDecoder
+from audiorole.models.flow.load import load_state
 from audiorole.models.streaming import BLOCK_SIZES, Token2Wav
 from audiorole.models.vocoder import HiFTGenerator, Vocoder, count_parameters
 from audiorole.models.vocoder.hift_checkpoint import load_hift_state
@@ -63,10 +65,10 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def interleaved_best(fns: dict, repeats: int) -> dict:
+def interleaved_best(fns: dict, repeats: int, warm_up: bool = True) -> dict:
     """Best time of each function, run in turns (A B C A B C …) so a shared machine's load shifts hit all alike."""
-    for fn in fns.values():
-        fn()  # warm-up
+    for fn in fns.values() if warm_up else ():
+        fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
@@ -76,14 +78,41 @@ def interleaved_best(fns: dict, repeats: int) -> dict:
     return {name: min(t) for name, t in times.items()}
 
 
-def factory(spec: str):
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 # --- the authors' code (imported from a checkout given on the command line) -------------------
+def authors_checkout(authors: Path) -> Path:
+    """A GLM-4-Voice checkout put first on ``sys.path`` (with its Matcha-TTS submodule's place); one line if it is none."""
+    authors = Path(authors).resolve()
+    if not (authors / "cosyvoice" / "flow" / "flow.py").is_file():
+        raise SystemExit(f"--authors {authors}: not a GLM-4-Voice checkout (no cosyvoice/flow/flow.py); "
+                         "pass the folder of a clone of THUDM/GLM-4-Voice")
+    sys.path[:0] = [p for p in (str(authors), str(authors / "third_party" / "Matcha-TTS")) if p not in sys.path]
+    return authors
+
+
+def authors_flow(authors: Path, config: dict):
+    """Their ``MaskedDiffWithXvec`` (their own seeded initialisation), built by their HyperPyYAML loader from
+    ``config`` in their layout, as fixtures/glm4voice_flow/make.py builds it."""
+    authors = authors_checkout(authors)
+    try:
+        import cosyvoice
+        import cosyvoice.flow.flow  # noqa: F401  (their flow, conformer and Matcha-TTS's U-Net pieces)
+        import ruamel.yaml
+        from hyperpyyaml import load_hyperpyyaml
+    except ImportError as err:
+        raise SystemExit(f"--authors {authors}: cannot import the authors' flow ({err}); put their dependencies "
+                         "and Matcha-TTS on PYTHONPATH (source authors_env.sh)") from None
+    where = Path(cosyvoice.__path__[0]).resolve()
+    if not where.is_relative_to(authors):
+        raise SystemExit(f"--authors {authors}: cosyvoice was already imported from {where}; run with that "
+                         "checkout as --authors")
+    if not hasattr(ruamel.yaml.Loader, "max_depth"):  # HyperPyYAML 1.2.2 with ruamel.yaml >= 0.19
+        ruamel.yaml.Loader.max_depth = None
+    torch.manual_seed(0)
+    return load_hyperpyyaml(hyperpyyaml.dump({"flow": authors_layout(config)}))["flow"].eval()
+
+
 def authors_hift(authors: Path):
-    sys.path.insert(0, str(authors))
+    authors_checkout(authors)
     from cosyvoice.hifigan.f0_predictor import ConvRNNF0Predictor
     from cosyvoice.hifigan.generator import HiFTGenerator as TheirHiFT
 
@@ -94,7 +123,7 @@ def authors_hift(authors: Path):
 def authors_token2wav(authors: Path, flow, hift, tmp: Path):
     """Their ``AudioDecoder``, its own ``__init__`` loading our modules' weights; only the HyperPyYAML step
     (which would build the modules from a config) hands it the modules instead."""
-    sys.path.insert(0, str(authors))
+    authors_checkout(authors)
     import flow_inference
 
     flow_inference.load_hyperpyyaml = lambda f: {"flow": flow, "hift": hift}
@@ -149,20 +178,30 @@ def flow_rows(args, rows):
 
 
 def flow_pair_rows(args, rows):
-    if not (args.flow_factory and args.authors_flow_factory):
-        missing = "--flow-factory" if not args.flow_factory else "--authors-flow-factory"
-        rows.append(("flow GLM-4-Voice ours vs authors'", f"not run: no {missing}", float("nan"), "-"))
-        return
-    ours, theirs = factory(args.flow_factory)(), factory(args.authors_flow_factory)()
-    n = int(args.seconds * TOKEN_RATE)
-    tokens = torch.randint(0, 1000, (1, n), dtype=torch.int32)
-    lens = lambda k: torch.tensor([k], dtype=torch.int32)  # noqa: E731
-    call = lambda f: f.inference(tokens, lens(n), torch.zeros(1, 0, dtype=torch.int32), lens(0),  # noqa: E731
-                                 torch.zeros(1, 0, 80), lens(0), torch.zeros(1, 192))
-    speech = int(n / TOKEN_RATE * SR / HOP) * HOP / SR
-    t_ours, t_theirs = best_of(lambda: call(ours), 1) / speech, best_of(lambda: call(theirs), 1) / speech
-    rows.append(("flow GLM-4-Voice (10 steps)", "ours", t_ours, f"{t_theirs / t_ours:.2f}"))
-    rows.append(("flow GLM-4-Voice (10 steps)", "authors'", t_theirs, "1.00"))
+    """Ours and the authors' flow at one size with one state dict (theirs, loaded strictly into ours), timed in turns
+    on the authors' ``inference`` (10 Euler steps, CFG 0.7, their noise seed)."""
+    for name in args.configs:
+        if not args.authors:
+            rows.append((f"flow {name}, ours vs authors'", "not run: no --authors", float("nan"), "-"))
+            continue
+        ours = decoder(name)
+        theirs = authors_flow(Path(args.authors), ours.config)
+        load_state(ours, theirs.state_dict(), "the authors' flow")
+        n = int(args.seconds * ours.input_frame_rate)
+        tokens = torch.randint(0, ours.vocab_size, (1, n), dtype=torch.int32)
+        length = lambda k: torch.tensor([k], dtype=torch.int32)  # noqa: E731
+        call = lambda flow: flow.inference(tokens, length(n), torch.zeros(1, 0, dtype=torch.int32), length(0),  # noqa: E731
+                                           torch.zeros(1, 0, ours.output_size), length(0),
+                                           torch.zeros(1, ours.spk_embed_affine_layer.in_features))
+        mel_ours, mel_theirs = call(ours), call(theirs)  # also the warm-up
+        best = interleaved_best({"ours": lambda: call(ours), "theirs": lambda: call(theirs)}, args.repeats,
+                                warm_up=False)
+        speech = mel_ours.shape[-1] * ours.hop_length / ours.sample_rate
+        label = f"flow {name} ({ours.num_parameters() / 1e6:.1f} M), {n} tokens, 10 steps"
+        rows.append((label, "ours (MaskedDiffWithXvec)", best["ours"] / speech, f"{best['theirs'] / best['ours']:.2f}"))
+        rows.append((label, "authors' (cosyvoice/flow/flow.py)", best["theirs"] / speech, "1.00"))
+        print(f"same weights and noise, flow {name}: max |Δ mel| = {(mel_ours - mel_theirs).abs().max().item():.2e} "
+              f"over {tuple(mel_ours.shape)} (|mel| up to {mel_theirs.abs().max().item():.2f})")
 
 
 def vocoder_rows(args, rows, mel, speech):
@@ -246,11 +285,9 @@ def main() -> None:
     ap.add_argument("--configs", nargs="+", default=["tiny", "glm4voice"])
     ap.add_argument("--steps", nargs="+", type=int, default=[1, 5, 10, 20])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--authors", help="a GLM-4-Voice checkout: time their HiFT and streaming beside ours")
+    ap.add_argument("--authors", help="a GLM-4-Voice checkout: time their flow, HiFT and streaming beside ours")
     ap.add_argument("--stream-config", default="glm4voice", help="our flow config driving the streaming rows")
     ap.add_argument("--stream-repeats", type=int, default=2)
-    ap.add_argument("--flow-factory", help="module:function -> our GLM-4-Voice flow (authors' inference signature)")
-    ap.add_argument("--authors-flow-factory", help="module:function -> the authors' flow at the same size")
     ap.add_argument("--sections", nargs="+", default=["flow", "vocoder", "streaming"],
                     choices=["flow", "vocoder", "streaming"])
     args = ap.parse_args()
