@@ -5,6 +5,7 @@ from pathlib import Path
 from audiorole.data.splits import load_splits, write_splits
 from audiorole.prep.finalize import finalize
 from audiorole.prep.pipeline import PrepareResult, prepare
+from audiorole.utils.folder_lock import folder_lock
 
 
 def shard_dir(out_dir: Path, index: int, count: int) -> Path:
@@ -47,15 +48,18 @@ def prepare_dataset(data, character: str | None = None, tokenizer=None, token_co
         if count == 1 and (dest / "cuts.jsonl.gz").is_file():  # sharded runs split after the merge
             write_splits(dest, data.get("splits"))
 
-    result = prepare(data.series_dir, out_dir, steps=data.get("prep") or {}, order=list(data.get("prep_order") or []),
-                     character=character, shard_index=index, shard_count=count,
-                     finalize=_finalize, workers=int(data.get("workers") or 1))
-    if tokenizer is not None and count == 1:  # sharded runs tokenize after the merge
-        from audiorole.tokenizers.build import build_tokenizer
-        from audiorole.tokenizers.cache import build_token_cache
+    # One job at a time per prepared dataset (parallel jobs of a sweep share it); shards write
+    # their own folders and still run side by side.
+    with folder_lock(dest, "preparing this dataset"):
+        result = prepare(data.series_dir, out_dir, steps=data.get("prep") or {}, order=list(data.get("prep_order") or []),
+                         character=character, shard_index=index, shard_count=count,
+                         finalize=_finalize, workers=int(data.get("workers") or 1))
+        if tokenizer is not None and count == 1:  # sharded runs tokenize after the merge
+            from audiorole.tokenizers.build import build_tokenizer
+            from audiorole.tokenizers.cache import build_token_cache
 
-        splits = load_splits(dest)
-        tok = build_tokenizer(tokenizer, train_audio(dest, 16000),
-                              fit_on=f"train part of split {splits.fingerprint[:16]} of dataset {splits.dataset_fingerprint[:16]}")
-        result.tokens_dir = build_token_cache(dest, tok, contexts=token_contexts)
+            splits = load_splits(dest)
+            tok = build_tokenizer(tokenizer, train_audio(dest, 16000),
+                                  fit_on=f"train part of split {splits.fingerprint[:16]} of dataset {splits.dataset_fingerprint[:16]}")
+            result.tokens_dir = build_token_cache(dest, tok, contexts=token_contexts)
     return result
