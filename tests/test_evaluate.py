@@ -249,4 +249,13 @@ def test_a_decoder_trained_on_another_split_is_refused(prepared, decoder_dir, tm
     with caplog.at_level("WARNING"):  # no record (an older export): scored, with a warning
         run_evaluation(ToneEvaluator(), [AcousticDecoder(decoder_dir, n_steps=2)], prepared, DEMO_SERIES, ["mara"],
                        tmp_path / "c", max_items=1)
-    assert "no record of the data it was trained on" in caplog.text
+    assert "no record of the prepared dataset it was trained on" in caplog.text
+    # A record of other data than a prepared dataset (the shipped base decoder: its base corpus): scored, warned.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(decoder_dir, corpus)
+    write_trained_on(corpus, {"character": "base", "speech_tokens": "a" * 64})
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        run_evaluation(ToneEvaluator(), [AcousticDecoder(str(corpus), n_steps=2)], prepared, DEMO_SERIES, ["mara"],
+                       tmp_path / "d", max_items=1)
+    assert "corpus: no record of the prepared dataset" in caplog.text

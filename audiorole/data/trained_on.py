@@ -44,9 +44,10 @@ def read_trained_on(source: str | Path) -> tuple[Path, dict | None]:
 def check_not_trained_on(source: str | Path, splits, part: str) -> None:
     """Refuse (one line) when ``source`` was trained on another split or dataset than ``splits``; warn when unknown."""
     where, record = read_trained_on(source)
-    if record is None:
-        log.warning("%s: no record of the data it was trained on (%s); cannot check that the %s items were held out "
-                    "from it", source, FILENAME, part)
+    if record is None or (record.get("split_fingerprint"), record.get("dataset_fingerprint")) == (None, None):
+        # No record, or one of data that is not a prepared dataset (the shipped base decoder's base corpus).
+        log.warning("%s: no record of the prepared dataset it was trained on (%s); cannot check that the %s items "
+                    "were held out from it", source, FILENAME, part)
         return
     if (record.get("split_fingerprint"), record.get("dataset_fingerprint")) != (splits.fingerprint,
                                                                                 splits.dataset_fingerprint):
