@@ -11,7 +11,6 @@ process, one after the other. Prints seconds and corpus WER per setting.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -20,13 +19,13 @@ DEMO = Path(__file__).resolve().parent.parent / "audiorole" / "demo" / "series"
 
 def truth_clips(series: Path, sample_rate: int = 16000):
     from audiorole.audio.decode import load_audio
+    from audiorole.prep.truth_eval import read_script
 
     clips, refs = [], []
     for script in sorted((series / "truth").glob("*.script.jsonl")):
         episode = script.name.split(".")[0]
         wave = load_audio(next((series / "episodes").glob(episode + ".*")), sample_rate)
-        for line in script.read_text().splitlines():
-            u = json.loads(line)
+        for u in read_script(script):
             clips.append(wave[int(u["start"] * sample_rate):int(u["end"] * sample_rate)])
             refs.append(u["text"])
     return clips, refs

@@ -44,15 +44,14 @@ def read_trained_on(source: str | Path) -> tuple[Path, dict | None]:
 def check_not_trained_on(source: str | Path, splits, part: str) -> None:
     """Refuse (one line) when ``source`` was trained on another split or dataset than ``splits``; warn when unknown."""
     where, record = read_trained_on(source)
-    if record is None or (record.get("split_fingerprint"), record.get("dataset_fingerprint")) == (None, None):
+    trained = (record.get("split_fingerprint"), record.get("dataset_fingerprint")) if record else (None, None)
+    if trained == (None, None):
         # No record, or one of data that is not a prepared dataset (the shipped base decoder's base corpus).
         log.warning("%s: no record of the prepared dataset it was trained on (%s); cannot check that the %s items "
                     "were held out from it", source, FILENAME, part)
         return
-    if (record.get("split_fingerprint"), record.get("dataset_fingerprint")) != (splits.fingerprint,
-                                                                                splits.dataset_fingerprint):
+    if trained != (splits.fingerprint, splits.dataset_fingerprint):
         raise AudioroleError(
-            f"{where}: trained on split {str(record.get('split_fingerprint'))[:12]} of dataset "
-            f"{str(record.get('dataset_fingerprint'))[:12]}, but {splits.path} is split {splits.fingerprint[:12]} of "
+            f"{where}: trained on split {str(trained[0])[:12]} of dataset {str(trained[1])[:12]}, but {splits.path} is split {splits.fingerprint[:12]} of "
             f"dataset {splits.dataset_fingerprint[:12]}, so its training replies may be among the {part} items; "
             "evaluate it with the data=... it was trained on, or retrain it on this dataset")
