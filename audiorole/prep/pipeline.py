@@ -24,6 +24,7 @@ from audiorole.errors import AudioroleError, SeriesError
 from audiorole.prep.cache import SERIES_INPUTS, digest, file_identity, series_inputs, step_dir
 from audiorole.prep.context import EpisodeContext
 from audiorole.prep.progress import progress_bar
+from audiorole.prep.workers import resolve_workers
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +166,13 @@ def _worker_episode(series, episode, work_dir, shared_inputs, order) -> EpisodeO
 
 def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any] | None = None,
             order: list[str] | None = None, character: str | None = None, shard_index: int = 0,
-            shard_count: int = 1, shared=None, finalize=None, build=_build, workers: int = 1) -> PrepareResult:
+            shard_count: int = 1, shared=None, finalize=None, build=_build, workers: int | str = 1) -> PrepareResult:
     """Prepare a series. ``steps`` maps step name -> config with ``_target_`` (``None`` skips a step).
 
     ``shared(series, work_dir)`` computes series-level inputs (voiceprints) once;
     ``finalize(series, result, out_dir)`` writes manifests and reports.
-    ``workers > 1`` processes episodes in parallel processes (same results).
+    ``workers > 1`` processes episodes in parallel processes (same results); ``"auto"`` picks
+    the number from cores and memory (``audiorole.prep.workers``).
     """
     series = SeriesFolder.load(series_dir)
     if character is not None:
@@ -180,6 +182,7 @@ def prepare(series_dir: str | Path, out_dir: str | Path, steps: Mapping[str, Any
     steps = {k: v for k, v in (steps or {}).items() if v is not None}
     order = [name for name in (order or list(steps)) if name in steps]
     episodes = shard_of(series.episodes, shard_index, shard_count)
+    workers = resolve_workers(workers, len(episodes))
     result = PrepareResult(out_dir, len(episodes), steps_done=tuple(order))
     problems = series.problems + unreadable_enrollment(series)
     result.failures = [{"file": str(p.file), "step": "series", "error": p.message} for p in problems]
