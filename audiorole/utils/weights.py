@@ -7,10 +7,14 @@ numbers, which we refuse with a one-line error instead.
 
 import hashlib
 import importlib.util
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 from audiorole.errors import AudioroleError
+
+
+log = logging.getLogger(__name__)
 
 
 class WeightsError(AudioroleError):
@@ -64,3 +68,19 @@ def verify_shipped(folder: Path, pins: dict[str, str], error: type[Exception] = 
         if got != pin:
             raise error(f"{path}: sha256 {got[:12]}… is not the pinned {pin[:12]}…; restore it with git checkout -- {path}")
     return Path(folder)
+
+
+def user_pinned(path: Path, sha256: str | None, option: str) -> Path:
+    """``path`` checked against a pin the user gives in config (``option`` names the key).
+
+    Public checkpoints downloaded by the user (GLM-4-Voice's decoder) are not shipped with this
+    repository, so their pins come from the user: with no pin the file's sha256 is logged with the
+    override that pins it; with one, a different file is a one-line error.
+    """
+    got = file_sha256(path)
+    if not sha256:
+        log.info("%s: sha256 %s (pin it with %s=%s)", path, got, option, got)
+    elif got != str(sha256).strip().lower():
+        raise WeightsError(f"{path}: sha256 {got[:12]}… is not the pinned {str(sha256)[:12]}… ({option}); "
+                           "a different file is a different model: fetch the pinned file, or change the pin")
+    return path

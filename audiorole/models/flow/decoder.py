@@ -20,6 +20,7 @@ from audiorole.models.flow.flow import MaskedDiffWithXvec
 from audiorole.models.flow.load import (CONFIG_FILE, HUB_ID, WEIGHTS_FILE, load_state, read_flow_config,
                                         read_weights, resolve_source, weights_file)
 from audiorole.utils.atomic import atomic_path, write_text
+from audiorole.utils.weights import user_pinned
 
 SILENCE = math.log(1e-5)  # the log-mel floor: what padding frames of a batch are filled with
 TRAINING_SECTION = "audiorole"  # config.yaml key for our training-only settings, beside the authors' `flow:`
@@ -29,19 +30,20 @@ class FlowDecoder(MaskedDiffWithXvec):
     """``FlowDecoder(**config)``: the nested config of ``config.DEFAULT_CONFIG`` (partial is fine).
 
     ``source``: a decoder folder or hub id to start from; its ``config.yaml`` fixes the
-    architecture (the weights must fit it) and its ``flow.pt`` is loaded strictly.
+    architecture (the weights must fit it) and its ``flow.pt`` is loaded strictly. ``sha256``:
+    the pin of that ``flow.pt`` (a different file is refused; with none its digest is logged).
     ``mel_init_level`` (from scratch only): start the layers that emit mel-scale values (mu and the
     velocity) at this log-mel level instead of 0. Log-mel sits around -5.5, and a short run (the
     demo's ~30 steps) would otherwise spend itself moving biases there.
     """
 
-    def __init__(self, source: str | Path | None = None, **config):
-        config = {k: v for k, v in merged_config(config).items() if k not in ("_target_", "source")}
+    def __init__(self, source: str | Path | None = None, sha256: str | None = None, **config):
+        config = {k: v for k, v in merged_config(config).items() if k not in ("_target_", "source", "sha256")}
         weights = None
         if source:
             folder = resolve_source(source)
             config = merged_config(merge_config(config, folder_config(folder)))
-            weights = weights_file(folder)
+            weights = user_pinned(weights_file(folder), sha256, "model.decoder.sha256")
         super().__init__(**flow_modules(config))
         self._config = config
         if config.get("mel_init_level") is not None:
@@ -61,7 +63,7 @@ class FlowDecoder(MaskedDiffWithXvec):
     def from_config(cls, config) -> "FlowDecoder":
         """A randomly initialised decoder of a config's architecture (plain or OmegaConf; ``_target_`` and
         ``source`` ignored: the architecture is the config's own)."""
-        return cls(**{k: v for k, v in merged_config(config).items() if k not in ("_target_", "source")})
+        return cls(**{k: v for k, v in merged_config(config).items() if k not in ("_target_", "source", "sha256")})
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "FlowDecoder":

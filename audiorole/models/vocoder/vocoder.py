@@ -17,6 +17,7 @@ import torch
 
 from audiorole.errors import ConfigError
 from audiorole.utils.atomic import atomic_path, write_json
+from audiorole.utils.weights import user_pinned
 
 from .generator import Generator, GeneratorConfig, resolve_config
 from .hift import HiFTConfig, HiFTGenerator, resolve_hift_config
@@ -194,7 +195,7 @@ class Vocoder(torch.nn.Module):
     @classmethod
     def load_pretrained(
         cls, path: str | Path, config: GeneratorConfig | HiFTConfig | dict | str | None = None,
-        for_inference: bool = True,
+        for_inference: bool = True, sha256: str | None = None,
     ) -> "Vocoder":
         """Load a public checkpoint: GLM-4-Voice's HiFT or a HiFi-GAN generator.
 
@@ -203,8 +204,12 @@ class Vocoder(torch.nn.Module):
         itself; its mel is the acoustic stage's. HiFi-GAN: ``{"generator":
         state_dict}``, shape from ``config``, else ``config.json`` beside the
         checkpoint, else the tensor shapes; a ``config.json`` whose mel settings
-        differ from ours is honoured (and warned about).
+        differ from ours is honoured (and warned about). ``sha256``: the pin of the weight file
+        (``hift.pt`` or the generator file; a different file is refused, with none its digest is logged).
         """
+        weights = Path(path) / "hift.pt" if Path(path).is_dir() else Path(path)
+        if weights.is_file():
+            user_pinned(weights, sha256, "model.vocoder.sha256")
         if _is_hift(Path(path)):
             vocoder = cls(load_hift(path, config))
             return vocoder.for_inference() if for_inference else vocoder
