@@ -36,6 +36,7 @@ OTHER_ENTRY_POINTS = {
     "audiorole.benchmark": "tests/test_benchmark.py",
     "audiorole.listening_test": "tests/test_listening_test.py",
     "audiorole.demo.robustness": "tests/test_demo_conditions.py::test_robustness_row_and_table",  # its sweep is minutes per condition
+    "audiorole.diarization.breakdown": "tests/test_diarization_breakdown.py::test_cli_prints_each_demo_episode_with_its_parts",
     "audiorole.demo.clean_resynthesis": "tests/test_clean_resynthesis.py::test_cli_prints_a_row_per_source_and_speech",
 }
 
