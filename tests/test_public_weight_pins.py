@@ -41,3 +41,11 @@ def test_the_pin_is_not_written_into_an_exported_decoder(tmp_path):
     decoder.save(tmp_path / "out")
     assert "sha256" not in (tmp_path / "out" / "config.yaml").read_text()
     FlowDecoder(source=tmp_path / "out")
+
+
+def test_shipped_weights_checked_against_their_own_pins_get_no_hint(caplog):
+    from audiorole.models.flow.base_decoder import base_decoder_dir
+
+    with caplog.at_level(logging.INFO, logger="audiorole.utils.weights"):
+        FlowDecoder.load(base_decoder_dir())
+    assert "pin it with" not in caplog.text

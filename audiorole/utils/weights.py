@@ -15,6 +15,9 @@ from audiorole.errors import AudioroleError
 
 
 log = logging.getLogger(__name__)
+# Files this process has checked against a pin shipped with the code: a later load of one of
+# them needs no user pin (and no hint to add one).
+_SHIPPED_PINNED: set[str] = set()
 
 
 class WeightsError(AudioroleError):
@@ -55,6 +58,7 @@ def verified(path: Path, sha256: str, package: str) -> Path:
             f"{path}: sha256 {got[:12]}… is not the pinned {sha256[:12]}…; "
             f"install the version of {package!r} pinned in pyproject.toml"
         )
+    _SHIPPED_PINNED.add(str(Path(path).resolve()))
     return path
 
 
@@ -67,6 +71,7 @@ def verify_shipped(folder: Path, pins: dict[str, str], error: type[Exception] = 
         got = file_sha256(path)
         if got != pin:
             raise error(f"{path}: sha256 {got[:12]}… is not the pinned {pin[:12]}…; restore it with git checkout -- {path}")
+        _SHIPPED_PINNED.add(str(path.resolve()))
     return Path(folder)
 
 
@@ -75,11 +80,13 @@ def user_pinned(path: Path, sha256: str | None, option: str) -> Path:
 
     Public checkpoints downloaded by the user (GLM-4-Voice's decoder) are not shipped with this
     repository, so their pins come from the user: with no pin the file's sha256 is logged with the
-    override that pins it; with one, a different file is a one-line error.
+    override that pins it (not for files already checked against a pin shipped with the code);
+    with one, a different file is a one-line error.
     """
     got = file_sha256(path)
     if not sha256:
-        log.info("%s: sha256 %s (pin it with %s=%s)", path, got, option, got)
+        if str(Path(path).resolve()) not in _SHIPPED_PINNED:  # shipped files carry their own pins
+            log.info("%s: sha256 %s (pin it with %s=%s)", path, got, option, got)
     elif got != str(sha256).strip().lower():
         raise WeightsError(f"{path}: sha256 {got[:12]}… is not the pinned {str(sha256)[:12]}… ({option}); "
                            "a different file is a different model: fetch the pinned file, or change the pin")
