@@ -11,7 +11,7 @@ def machine(monkeypatch):
     """A CPU-only machine with the given cores and free memory."""
     def make(cores, free_gib):
         monkeypatch.setattr(w, "_gpu_visible", lambda: False)
-        monkeypatch.setattr(w.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+        monkeypatch.setattr(w, "usable_cpus", lambda: cores)
         monkeypatch.setattr(w.psutil, "virtual_memory", lambda: SimpleNamespace(available=int(free_gib * 2**30)))
     return make
 

@@ -40,16 +40,10 @@ import numpy as np
 from audiorole.asr import models
 from audiorole.asr.transcript import Segment, Transcript, Word
 from audiorole.errors import AudioroleError
+from audiorole.utils.cpus import usable_cpus
 
 SAMPLE_RATE = 16000
 WINDOW_S = 30.0  # Whisper's fixed input length
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 class WhisperXTranscriber:
@@ -77,7 +71,7 @@ class WhisperXTranscriber:
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
         self.align_model = align_model
-        self.cpu_threads = cpu_threads or _cpu_count()
+        self.cpu_threads = cpu_threads or usable_cpus()
         self.initial_prompt = initial_prompt
         self.min_duration = min_duration
         self.silence_dbfs = silence_dbfs

@@ -91,19 +91,16 @@ def main(argv: list[str] | None = None) -> None:
         sources[f"the same line in {args.render_voice}"] = [clean_render(i.text, i.character, args.render_voice)
                                                             for i in items]
     tokenizer, vocoder, asr = load_shipped(), load_universal_hifigan(), WhisperTranscriber()
+    decoders = {f"decoder {path}": load_decoder(str(path), "cpu") for path in args.decoder}
     print(f"{len(items)} {args.part} replies of {', '.join(characters)}\n")
     print("| audio the tokens come from | speech | WER | CER |\n|---|---|---|---|")
     for source, waves in sources.items():
-        rows = {"the audio itself": waves}
         codes = tokenizer.encode_many(waves)
-        rates = {"the audio itself": SAMPLE_RATE}
-        for path in args.decoder:
-            decoder = load_decoder(str(path), "cpu")
-            rows[f"decoder {path}"] = [synthesize(c, decoder, vocoder, n_steps=0) for c in codes]
-            rates[f"decoder {path}"] = int(decoder.sample_rate)
-        for label, outs in rows.items():
-            hyps = asr.transcribe_many(outs, rates[label])
-            e = error_rates(refs, hyps)
+        rows = [("the audio itself", waves, SAMPLE_RATE)]
+        rows += [(label, [synthesize(c, decoder, vocoder, n_steps=0) for c in codes], int(decoder.sample_rate))
+                 for label, decoder in decoders.items()]
+        for label, outs, rate in rows:
+            e = error_rates(refs, asr.transcribe_many(outs, rate))
             print(f"| {source} | {label} | {e['wer'][0]:.3f} [{e['wer'][1]:.3f}, {e['wer'][2]:.3f}] "
                   f"| {e['cer'][0]:.3f} [{e['cer'][1]:.3f}, {e['cer'][2]:.3f}] |", flush=True)
 

@@ -53,7 +53,7 @@ def prepare_dataset(data, character: str | None = None, tokenizer=None, token_co
     with folder_lock(dest, "preparing this dataset"):
         result = prepare(data.series_dir, out_dir, steps=data.get("prep") or {}, order=list(data.get("prep_order") or []),
                          character=character, shard_index=index, shard_count=count,
-                         finalize=_finalize, workers=data.get("workers") or 1)
+                         finalize=_finalize, workers=data.get("workers"))
         if tokenizer is not None and count == 1:  # sharded runs tokenize after the merge
             from audiorole.tokenizers.build import build_tokenizer
             from audiorole.tokenizers.cache import build_token_cache

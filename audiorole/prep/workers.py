@@ -6,11 +6,10 @@ side use the cores that one leaves idle (docs/prep_speed.md). Each process loads
 own models, so ``auto`` is bounded by memory as well as by cores.
 """
 
-import os
-
 import psutil
 
 from audiorole.errors import ConfigError
+from audiorole.utils.cpus import usable_cpus
 
 # Peak resident memory of one episode process of the offline face, measured on the demo
 # (3.5 GiB, docs/prep_speed.md), with headroom for longer episodes.
@@ -26,9 +25,8 @@ def resolve_workers(value, episodes: int) -> int:
     if isinstance(value, str) and value.strip().lower() == "auto":
         if _gpu_visible():
             return 1
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         by_memory = psutil.virtual_memory().available // WORKER_MEMORY_BYTES
-        return max(1, min(episodes, cores, by_memory))
+        return max(1, min(episodes, usable_cpus(), by_memory))
     try:
         workers = int(value)
     except (TypeError, ValueError):
