@@ -31,12 +31,13 @@ def _demo_lines() -> list[str]:
     return lines
 
 
-def test_corpus_text_is_disjoint_from_the_demo_series():
+@pytest.mark.parametrize("vocabulary", ["everyday", "broad"])
+def test_corpus_text_is_disjoint_from_the_demo_series(vocabulary):
     demo = _demo_lines()
     assert len(demo) > 12000
     demo_sentences = {s for line in demo for s in _sentences(line)}
     demo_joined = "\n".join(_norm(line) for line in demo)
-    base = [utterance(0, i).text for i in range(N_UTTERANCES)]
+    base = [utterance(0, i, vocabulary).text for i in range(N_UTTERANCES)]
     shared = {s for text in base for s in _sentences(text)} & demo_sentences
     assert not shared, f"base-corpus sentences also in the demo: {sorted(shared)[:5]}"
     # Neither side's utterance may hide inside the other's.
@@ -53,6 +54,26 @@ def test_corpus_voices_are_disjoint_from_the_cast_and_held_out_voices_from_train
     voices = {utterance(0, i).voice for i in range(N_UTTERANCES)}
     assert voices == set(BASE_VOICES)
     assert {utterance(0, i).split for i in range(N_UTTERANCES) if utterance(0, i).voice in TEST_VOICES} == {"test"}
+
+
+def test_broad_vocabulary_is_broad_and_clean():
+    from better_profanity import profanity
+
+    from audiorole.demo.broad_sentences import _blocked
+
+    def words(vocabulary):
+        return [w for i in range(1000) for w in _norm(utterance(0, i, vocabulary).text).split()]
+
+    everyday, broad = words("everyday"), words("broad")
+    print(f"distinct words in 1000 utterances: everyday {len(set(everyday))}, broad {len(set(broad))}")
+    assert len(set(everyday)) < 600 and len(set(broad)) > 4 * len(set(everyday))
+    assert not set(broad) & _blocked()
+    assert not [utterance(0, i, "broad").text for i in range(1000) if profanity.contains_profanity(utterance(0, i, "broad").text)]
+    # its own ids, so a broad corpus never collides with an everyday one; everyday ids and draws unchanged
+    assert utterance(0, 5, "broad").id == "broad0-00005" and utterance(0, 5).id == "base0-00005"
+    assert utterance(0, 5, "broad").voice == utterance(0, 5).voice
+    with pytest.raises(ValueError, match="vocabulary must be one of"):
+        utterance(0, 5, "huge")
 
 
 def test_utterances_are_a_function_of_seed_and_index():

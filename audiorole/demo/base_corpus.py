@@ -1,11 +1,13 @@
 """A multi-speaker synthetic corpus to train the demo's base decoder on.
 
-    python -m audiorole.demo.base_corpus --out DIR [--minutes 60] [--seed 0]
+    python -m audiorole.demo.base_corpus --out DIR [--minutes 60] [--seed 0] [--vocabulary everyday|broad]
 
 Kokoro-82M's English voices (``kokoro.py``) that the demo series does not use
-(every voice in ``cast.EVERYONE`` is left out) read everyday sentences
-(``base_sentences.py``, a template generator of this project, so no third-party
-text or licence), each utterance at a slightly different speed. Written:
+(every voice in ``cast.EVERYONE`` is left out) read generated sentences, each
+utterance at a slightly different speed: ``everyday`` (``base_sentences.py``, a
+template generator of this project over about 440 words) or ``broad``
+(``broad_sentences.py``: sentence shapes filled from about 13,000 English lemmas).
+No third-party text, so no licence to track. Written:
 
     DIR/clips/<voice>/<id>.flac     24 kHz mono, trimmed, loudness-normalised
     DIR/recordings.jsonl.gz         Lhotse RecordingSet
@@ -31,6 +33,7 @@ import soundfile as sf
 from audiorole.utils.atomic import atomic_path
 
 from .base_sentences import sentence
+from .broad_sentences import sentence as broad_sentence
 from .cast import EVERYONE
 
 log = logging.getLogger(__name__)
@@ -64,16 +67,25 @@ class Utterance:
         return "test" if self.voice in TEST_VOICES else "dev" if self.voice in DEV_VOICES else "train"
 
 
-def utterance(seed: int, index: int) -> Utterance:
-    """The ``index``-th utterance of the corpus: text, voice and speed from (seed, index) alone."""
-    rng = random.Random(f"base-corpus-{seed}-{index}")
+VOCABULARIES = ("everyday", "broad")
+
+
+def utterance(seed: int, index: int, vocabulary: str = "everyday") -> Utterance:
+    """The ``index``-th utterance of the corpus: text, voice and speed from (seed, index, vocabulary) alone."""
+    if vocabulary not in VOCABULARIES:
+        raise ValueError(f"vocabulary must be one of {VOCABULARIES}, got {vocabulary!r}")
+    # the everyday corpus keeps its ids and draws, so corpora written before the option stay valid
+    prefix = "base" if vocabulary == "everyday" else vocabulary
+    rng = random.Random(f"base-corpus-{seed}-{index}" if vocabulary == "everyday"
+                        else f"base-corpus-{vocabulary}-{seed}-{index}")
     if index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1:
         held_out = DEV_VOICES + TEST_VOICES
         voice = held_out[(index // HELD_OUT_EVERY) % len(held_out)]
     else:
         voice = TRAIN_VOICES[index % len(TRAIN_VOICES)]
-    return Utterance(id=f"base{seed}-{index:05d}", voice=voice, speed=round(rng.uniform(*SPEED_RANGE), 3),
-                     text=sentence(rng))
+    write = broad_sentence if vocabulary == "broad" else sentence
+    return Utterance(id=f"{prefix}{seed}-{index:05d}", voice=voice, speed=round(rng.uniform(*SPEED_RANGE), 3),
+                     text=write(rng))
 
 
 def clip_path(out: Path, utt: Utterance) -> Path:
@@ -120,12 +132,12 @@ def read_cuts(corpus_dir: str | Path):
                                  supervisions=SupervisionSet.from_file(paths[1]))
 
 
-def build(out: str | Path, minutes: float = 60.0, seed: int = 0) -> list[Utterance]:
+def build(out: str | Path, minutes: float = 60.0, seed: int = 0, vocabulary: str = "everyday") -> list[Utterance]:
     """Write clips until they add up to ``minutes`` of audio, then the manifests."""
     out = Path(out)
     done, seconds, index = [], 0.0, 0
     while seconds < minutes * 60:
-        utt = utterance(seed, index)
+        utt = utterance(seed, index, vocabulary)
         seconds += sf.info(str(write_clip(out, utt))).duration
         done.append(utt)
         index += 1
@@ -142,9 +154,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="output folder (created; a rerun resumes)")
     parser.add_argument("--minutes", type=float, default=60.0, help="total audio to write")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vocabulary", choices=VOCABULARIES, default="everyday",
+                        help="everyday: ~440-word templates; broad: ~13,000 lemmas (needs .[demo])")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    build(args.out, args.minutes, args.seed)
+    build(args.out, args.minutes, args.seed, args.vocabulary)
 
 
 if __name__ == "__main__":

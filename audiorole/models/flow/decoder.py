@@ -104,6 +104,17 @@ class FlowDecoder(MaskedDiffWithXvec):
                  "embedding": mel.new_zeros(tokens.shape[0], self.spk_embed_affine_layer.in_features)}
         return self(batch, generator=generator)
 
+    @torch.no_grad()
+    def heldout_loss(self, tokens, token_lens, mel, mel_lens, draws: int = 8, seed: int = 0) -> float:
+        """The training loss on held-out replies, averaged over ``draws`` seeded draws of t, noise, prompt
+        prefix and condition drop. One draw swings by about +-1 from draw to draw, so a single one cannot
+        tell two checkpoints apart; the same seeds for both make the comparison paired."""
+        total = 0.0
+        for k in range(draws):
+            gen = torch.Generator(device=mel.device).manual_seed(seed + 1000 * k)
+            total += float(self.loss(tokens, token_lens, mel, mel_lens, generator=gen)["loss"])
+        return total / draws
+
     # ---- inference ----------------------------------------------------------------------
     def frames_for_tokens(self, num_tokens):
         return self.frames_for(torch.as_tensor(num_tokens))
