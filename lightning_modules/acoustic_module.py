@@ -15,7 +15,8 @@ A thin adapter over ``audiorole.models.flow.FlowDecoder`` (GLM-4-Voice's flow) a
   none at all: Griffin-Lim;
 - validation logs ``val/loss`` (the training loss averaged over ``val_loss_draws`` seeded
   draws), ``val/mel_l1`` (flow re-synthesis of dev replies) and ``val/prior_l1`` (the
-  encoder alone), so the flow's gain is measured; ``trainer.test`` logs the same as ``test/...`` on the test replies;
+  encoder alone), so the flow's gain is measured; ``trainer.test`` logs the same as
+  ``test/...`` on the test replies;
 - ``respond(items)`` re-synthesises eval items to waveforms (ARP-Eval's callback
   scores them);
 - at the end of fit the selected checkpoint's decoder (best on the monitored dev

@@ -68,7 +68,8 @@ def test_broad_vocabulary_is_broad_and_clean():
     print(f"distinct words in 1000 utterances: everyday {len(set(everyday))}, broad {len(set(broad))}")
     assert len(set(everyday)) < 600 and len(set(broad)) > 4 * len(set(everyday))
     assert not set(broad) & _blocked()
-    assert not [utterance(0, i, "broad").text for i in range(1000) if profanity.contains_profanity(utterance(0, i, "broad").text)]
+    broad_texts = [utterance(0, i, "broad").text for i in range(1000)]
+    assert not [text for text in broad_texts if profanity.contains_profanity(text)]
     # its own ids, so a broad corpus never collides with an everyday one; everyday ids and draws unchanged
     assert utterance(0, 5, "broad").id == "broad0-00005" and utterance(0, 5).id == "base0-00005"
     assert utterance(0, 5, "broad").voice == utterance(0, 5).voice

@@ -115,7 +115,6 @@ def test_prior_loss_weight_adds_the_encoder_l1():
         torch.testing.assert_close(out["loss"], out["flow_loss"] + weight * out["prior_loss"])
 
 
-
 def test_heldout_loss_is_the_seeded_mean_over_draws_and_repeats():
     model = small().eval()
     batch = synthetic_pairs(model, [6, 9])
@@ -124,6 +123,7 @@ def test_heldout_loss_is_the_seeded_mean_over_draws_and_repeats():
     assert model.heldout_loss(*batch, draws=4, seed=5) == pytest.approx(np.mean(one), rel=1e-6)
     assert model.heldout_loss(*batch, draws=4, seed=5) == model.heldout_loss(*batch, draws=4, seed=5)
     assert model.training is False and model.heldout_loss(*batch, draws=1, seed=5) == pytest.approx(one[0], rel=1e-6)
+
 
 def test_generate_is_deterministic_and_honours_n_steps():
     model = small().eval()

@@ -75,17 +75,15 @@ def utterance(seed: int, index: int, vocabulary: str = "everyday") -> Utterance:
     if vocabulary not in VOCABULARIES:
         raise ValueError(f"vocabulary must be one of {VOCABULARIES}, got {vocabulary!r}")
     # the everyday corpus keeps its ids and draws, so corpora written before the option stay valid
-    prefix = "base" if vocabulary == "everyday" else vocabulary
-    rng = random.Random(f"base-corpus-{seed}-{index}" if vocabulary == "everyday"
-                        else f"base-corpus-{vocabulary}-{seed}-{index}")
+    everyday = vocabulary == "everyday"
+    rng = random.Random(f"base-corpus-{seed}-{index}" if everyday else f"base-corpus-{vocabulary}-{seed}-{index}")
     if index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1:
         held_out = DEV_VOICES + TEST_VOICES
         voice = held_out[(index // HELD_OUT_EVERY) % len(held_out)]
     else:
         voice = TRAIN_VOICES[index % len(TRAIN_VOICES)]
-    write = broad_sentence if vocabulary == "broad" else sentence
-    return Utterance(id=f"{prefix}{seed}-{index:05d}", voice=voice, speed=round(rng.uniform(*SPEED_RANGE), 3),
-                     text=write(rng))
+    return Utterance(id=f"{'base' if everyday else vocabulary}{seed}-{index:05d}", voice=voice,
+                     speed=round(rng.uniform(*SPEED_RANGE), 3), text=(sentence if everyday else broad_sentence)(rng))
 
 
 def clip_path(out: Path, utt: Utterance) -> Path:
