@@ -88,3 +88,43 @@ def test_context_turns_are_tokenized_only_when_asked(tmp_path):
         TokenCache(root).context("ep1", 0.2, 0.9)
     build_token_cache(prepared, tok)  # a later semantic run adds the context turns, replies stay cached
     assert tok.calls == 3 and len(TokenCache(root).context("ep1", 0.2, 0.9)) == np.ceil(0.7 * 12.5)
+
+
+def test_a_re_prepared_episode_re_tokenizes_what_changed_and_drops_what_is_gone(tmp_path):
+    import pytest
+
+    from audiorole.errors import AudioroleError
+
+    prepared = make_prepared(tmp_path)
+    tok = CountingTokenizer()
+    root = build_token_cache(prepared, tok, contexts=False)
+    kept = [json.loads(line) for line in (prepared / "kept.jsonl").read_text().splitlines()]
+    # Prepared again: r0 is cut elsewhere (same id, other audio), r1 is gone, r2 is new.
+    sf.write(kept[0]["audio"], np.full(16000, 0.5, np.float32), 16000)
+    new = prepared / "audio" / "r2.flac"
+    sf.write(new, np.full(8000, 0.3, np.float32), 16000)
+    kept = [kept[0], {**kept[1], "id": "r2", "audio": str(new)}]
+    (prepared / "kept.jsonl").write_text("".join(json.dumps(k) + "\n" for k in kept))
+    calls = tok.calls
+    build_token_cache(prepared, tok, contexts=False)
+    assert tok.calls == calls + 2  # r0 (changed audio) and r2 (new); nothing else
+    cache, fresh = TokenCache(root), CountingTokenizer()
+    assert np.array_equal(cache.reply("ep1", "r0"), fresh.encode(np.full(16000, 0.5, np.float32)))
+    assert np.array_equal(cache.reply("ep1", "r2"), fresh.encode(np.full(8000, 0.3, np.float32)))
+    with pytest.raises(AudioroleError, match=r"ep1.npz has no tokens for reply r1: .*python -m audiorole.prepare"):
+        cache.reply("ep1", "r1")
+    build_token_cache(prepared, tok, contexts=False)
+    assert tok.calls == calls + 2
+
+
+def test_a_cache_file_without_source_digests_is_re_tokenized_once(tmp_path):
+    prepared = make_prepared(tmp_path)
+    tok = CountingTokenizer()
+    root = build_token_cache(prepared, tok, contexts=False)
+    with np.load(root / "ep1.npz") as data:  # as caches were written before digests: codes only
+        codes = {k: data[k] for k in data.files if k != "__sources__"}
+    np.savez(root / "ep1.npz", **codes)
+    calls = tok.calls
+    build_token_cache(prepared, tok, contexts=False)
+    build_token_cache(prepared, tok, contexts=False)
+    assert tok.calls == calls + 2

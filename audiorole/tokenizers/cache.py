@@ -10,8 +10,12 @@ stage, ``python -m audiorole.prepare``): the acoustic stage never reads them,
 and every turn costs a 30 s encoder window.
 
 The folder is named by the tokenizer's content hash, so a changed tokenizer
-gets a new cache and an unchanged one is never recomputed. Each episode's file
-is written atomically; a rerun after a crash tokenizes only missing episodes.
+gets a new cache and an unchanged one is never recomputed. Each file also
+records, per key, the sha256 of the audio its codes came from (``__sources__``):
+a re-prepared episode (new reply ids, clips cut at other times) re-tokenizes
+exactly the keys whose audio is new or changed and drops the ones no longer
+kept, instead of serving codes of audio that is gone. Each file is written
+atomically; a rerun after a crash tokenizes only what is missing.
 Reply tokens come from the kept (enhanced) clips, which is what the decoder
 learns to reproduce; context tokens from the standardised episode audio.
 """
@@ -27,6 +31,9 @@ import soundfile as sf
 from audiorole.audio.decode import load_audio
 from audiorole.prep.progress import progress_bar
 from audiorole.utils.atomic import atomic_path, write_json
+from audiorole.utils.weights import file_sha256
+
+SOURCES = "__sources__"  # key in each cache file: json of code key -> sha256 of the audio it came from
 
 
 def span_key(start: float, end: float) -> str:
@@ -52,11 +59,31 @@ def _codes_dtype(codebook_size: int):
     return np.uint16 if codebook_size <= 65536 else np.int32
 
 
-def _write_codes(path: Path, keys: list[str], codes: list[np.ndarray], dtype) -> None:
+def _stored(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """A cache file's codes and the source digest of each (none for files written before digests)."""
+    if not path.is_file():
+        return {}, {}
+    with np.load(path) as data:
+        sources = json.loads(str(data[SOURCES])) if SOURCES in data.files else {}
+        return {k: data[k] for k in data.files if k != SOURCES}, sources
+
+
+def _update_codes(path: Path, wanted: dict[str, str], encode, dtype) -> None:
+    """Make ``path`` hold codes for exactly the ``wanted`` keys (key -> source digest).
+
+    ``encode(keys)`` computes the codes of the keys that are missing or whose source changed;
+    the rest are kept as stored, keys no longer wanted are dropped.
+    """
+    codes, sources = _stored(path)
+    stale = [k for k, digest in wanted.items() if k not in codes or sources.get(k) != digest]
+    if not stale and set(codes) == set(wanted):
+        return
+    if stale:
+        codes.update(zip(stale, encode(stale)))
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, **{k: c.astype(dtype) for k, c in zip(keys, codes)})
+            np.savez(f, **{k: codes[k].astype(dtype) for k in wanted}, **{SOURCES: np.array(json.dumps(wanted))})
 
 
 def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True) -> Path:
@@ -78,16 +105,23 @@ def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True
             counts["replies"] += len(replies)
             path, context_path = root / f"{episode}.npz", root / f"{episode}.context.npz"
             sr = tokenizer.sample_rate
-            if not path.is_file():
-                _write_codes(path, [f"reply:{r['id']}" for r in replies],
-                             tokenizer.encode_many([_clip(r["audio"], sr) for r in replies]), dtype)
-            if contexts and spans and not context_path.is_file():
-                audio = load_audio(episodes[episode], sr)
-                _write_codes(context_path, [span_key(s, e) for s, e in spans],
-                             tokenizer.encode_many([audio[int(s * sr): int(e * sr)] for s, e in spans]), dtype)
+            clips = {f"reply:{r['id']}": r["audio"] for r in replies}
+            _update_codes(path, {k: file_sha256(Path(a)) for k, a in clips.items()},
+                          lambda keys: tokenizer.encode_many([_clip(clips[k], sr) for k in keys]), dtype)
+            if contexts and spans:
+                audio_digest = file_sha256(Path(episodes[episode]))
+                _update_codes(context_path, {span_key(s, e): audio_digest for s, e in spans},
+                              lambda keys: _encode_spans(tokenizer, episodes[episode], spans, keys), dtype)
             counts["context_turns"] += len(spans) if context_path.is_file() else 0
             progress.advance(task)
     return _finish(root, tokenizer, sorted(by_episode), counts)
+
+
+def _encode_spans(tokenizer, episode_audio: str, spans, keys: list[str]) -> list[np.ndarray]:
+    sr = tokenizer.sample_rate
+    audio = load_audio(episode_audio, sr)
+    by_key = {span_key(s, e): (s, e) for s, e in spans}
+    return tokenizer.encode_many([audio[int(by_key[k][0] * sr): int(by_key[k][1] * sr)] for k in keys])
 
 
 def _finish(root: Path, tokenizer, groups: list[str], counts: dict) -> Path:
@@ -103,7 +137,7 @@ def build_corpus_token_cache(corpus_dir: str | Path, cuts, tokenizer) -> Path:
     """The same cache for a speech corpus (``audiorole.demo.base_corpus``): one file per speaker.
 
     Keys are ``reply:<supervision id>`` in ``<speaker>.npz``, so ``TokenCache.reply(speaker, id)``
-    reads them. A speaker's file is extended with only the clips it lacks (a grown corpus).
+    reads them. A speaker's file gains only the clips it lacks or whose audio changed (a grown corpus).
     """
     root = Path(corpus_dir) / "tokens" / tokenizer.fingerprint
     by_speaker = defaultdict(list)
@@ -113,14 +147,10 @@ def build_corpus_token_cache(corpus_dir: str | Path, cuts, tokenizer) -> Path:
     with progress_bar() as progress:
         task = progress.add_task("tokens", total=len(by_speaker))
         for speaker, group in sorted(by_speaker.items()):
-            path = root / f"{speaker}.npz"
-            have = dict(np.load(path)) if path.is_file() else {}
-            missing = [c for c in group if f"reply:{c.supervisions[0].id}" not in have]
-            if missing:
-                waves = [_clip(c.recording.sources[0].source, tokenizer.sample_rate) for c in missing]
-                have.update({f"reply:{c.supervisions[0].id}": codes
-                             for c, codes in zip(missing, tokenizer.encode_many(waves))})
-                _write_codes(path, list(have), list(have.values()), dtype)
+            clips = {f"reply:{c.supervisions[0].id}": c.recording.sources[0].source for c in group}
+            _update_codes(root / f"{speaker}.npz", {k: file_sha256(Path(a)) for k, a in clips.items()},
+                          lambda keys: tokenizer.encode_many([_clip(clips[k], tokenizer.sample_rate) for k in keys]),
+                          dtype)
             progress.advance(task)
     return _finish(root, tokenizer, sorted(by_speaker), {"replies": sum(len(g) for g in by_speaker.values())})
 
@@ -148,12 +178,18 @@ class TokenCache:
             for path in (self.root / f"{episode}.npz", self.root / f"{episode}.context.npz"):
                 if path.is_file():
                     with np.load(path) as data:
-                        codes.update({k: data[k].astype(np.int64) for k in data.files})
+                        codes.update({k: data[k].astype(np.int64) for k in data.files if k != SOURCES})
             self._open[episode] = codes
         return self._open[episode]
 
     def reply(self, episode: str, reply_id: str) -> np.ndarray:
-        return self._episode(episode)[f"reply:{reply_id}"]
+        codes = self._episode(episode)
+        if f"reply:{reply_id}" not in codes:
+            from audiorole.errors import AudioroleError
+
+            raise AudioroleError(f"{self.root / (episode + '.npz')} has no tokens for reply {reply_id}: the cache predates "
+                                 "the dataset; rebuild it with python -m audiorole.prepare (it tokenizes what changed)")
+        return codes[f"reply:{reply_id}"]
 
     def context(self, episode: str, start: float, end: float) -> np.ndarray:
         codes = self._episode(episode)

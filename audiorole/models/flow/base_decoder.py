@@ -29,7 +29,7 @@ from audiorole.utils.weights import file_sha256, verify_shipped
 BASE_DIR = Path(__file__).parent / "base"
 SHA256 = {
     "config.yaml": "615e2efb539571704f9860533f4d47bb03f5706cc03f466ee1c1e380f429d036",
-    "flow.pt": "618a69d545428d03a8a2c18d5854980bea049730b03522e729d4fa3c39697234",
+    "flow.pt": "2c39ee0f9480039178cc6a3859843765f0e66e48d6787e4e725a2676a11f1afd",
     "trained_on.json": "b00e373b8f7d87e35449cffa103a2df697b090887713699bbef5461d5eecbb1f",
 }
 
