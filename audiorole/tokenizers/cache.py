@@ -86,6 +86,12 @@ def _update_codes(path: Path, wanted: dict[str, str], encode, dtype) -> None:
             np.savez(f, **{k: codes[k].astype(dtype) for k in wanted}, **{SOURCES: np.array(json.dumps(wanted))})
 
 
+def _update_clip_codes(path: Path, clips: dict[str, str], tokenizer, dtype) -> None:
+    """``_update_codes`` for keys that each name one clip file (replies, corpus clips)."""
+    _update_codes(path, {k: file_sha256(Path(a)) for k, a in clips.items()},
+                  lambda keys: tokenizer.encode_many([_clip(clips[k], tokenizer.sample_rate) for k in keys]), dtype)
+
+
 def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True) -> Path:
     """Tokenize what is missing (replies; context turns too with ``contexts``) and return the cache folder."""
     prepared = Path(prepared_dir)
@@ -104,24 +110,21 @@ def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True
             spans = sorted({(t["audio"]["start"], t["audio"]["end"]) for r in replies for t in r.get("context", [])})
             counts["replies"] += len(replies)
             path, context_path = root / f"{episode}.npz", root / f"{episode}.context.npz"
-            sr = tokenizer.sample_rate
-            clips = {f"reply:{r['id']}": r["audio"] for r in replies}
-            _update_codes(path, {k: file_sha256(Path(a)) for k, a in clips.items()},
-                          lambda keys: tokenizer.encode_many([_clip(clips[k], sr) for k in keys]), dtype)
+            _update_clip_codes(path, {f"reply:{r['id']}": r["audio"] for r in replies}, tokenizer, dtype)
             if contexts and spans:
                 audio_digest = file_sha256(Path(episodes[episode]))
-                _update_codes(context_path, {span_key(s, e): audio_digest for s, e in spans},
-                              lambda keys: _encode_spans(tokenizer, episodes[episode], spans, keys), dtype)
+                by_key = {span_key(s, e): (s, e) for s, e in spans}
+                _update_codes(context_path, dict.fromkeys(by_key, audio_digest),
+                              lambda keys: _encode_spans(tokenizer, episodes[episode], [by_key[k] for k in keys]), dtype)
             counts["context_turns"] += len(spans) if context_path.is_file() else 0
             progress.advance(task)
     return _finish(root, tokenizer, sorted(by_episode), counts)
 
 
-def _encode_spans(tokenizer, episode_audio: str, spans, keys: list[str]) -> list[np.ndarray]:
+def _encode_spans(tokenizer, episode_audio: str, spans: list[tuple[float, float]]) -> list[np.ndarray]:
     sr = tokenizer.sample_rate
     audio = load_audio(episode_audio, sr)
-    by_key = {span_key(s, e): (s, e) for s, e in spans}
-    return tokenizer.encode_many([audio[int(by_key[k][0] * sr): int(by_key[k][1] * sr)] for k in keys])
+    return tokenizer.encode_many([audio[int(s * sr): int(e * sr)] for s, e in spans])
 
 
 def _finish(root: Path, tokenizer, groups: list[str], counts: dict) -> Path:
@@ -147,10 +150,9 @@ def build_corpus_token_cache(corpus_dir: str | Path, cuts, tokenizer) -> Path:
     with progress_bar() as progress:
         task = progress.add_task("tokens", total=len(by_speaker))
         for speaker, group in sorted(by_speaker.items()):
-            clips = {f"reply:{c.supervisions[0].id}": c.recording.sources[0].source for c in group}
-            _update_codes(root / f"{speaker}.npz", {k: file_sha256(Path(a)) for k, a in clips.items()},
-                          lambda keys: tokenizer.encode_many([_clip(clips[k], tokenizer.sample_rate) for k in keys]),
-                          dtype)
+            _update_clip_codes(root / f"{speaker}.npz",
+                               {f"reply:{c.supervisions[0].id}": c.recording.sources[0].source for c in group},
+                               tokenizer, dtype)
             progress.advance(task)
     return _finish(root, tokenizer, sorted(by_speaker), {"replies": sum(len(g) for g in by_speaker.values())})
 
@@ -176,9 +178,7 @@ class TokenCache:
         if episode not in self._open:
             codes = {}
             for path in (self.root / f"{episode}.npz", self.root / f"{episode}.context.npz"):
-                if path.is_file():
-                    with np.load(path) as data:
-                        codes.update({k: data[k].astype(np.int64) for k in data.files if k != SOURCES})
+                codes.update({k: c.astype(np.int64) for k, c in _stored(path)[0].items()})
             self._open[episode] = codes
         return self._open[episode]
 
