@@ -68,9 +68,9 @@ def _context_codes(args, n_turns: int):
         raise AudioroleError("--context-audio needs --tokenizer DIR (the dataset's offline tokenizer, e.g. "
                              "data/prepared/demo/tokenizer/offline)")
     from audiorole.audio.decode import load_audio
-    from audiorole.tokenizers.offline import OfflineTokenizer
+    from audiorole.tokenizers.artifact import load_tokenizer_dir
 
-    tokenizer = OfflineTokenizer.load(args.tokenizer)
+    tokenizer = load_tokenizer_dir(args.tokenizer)
     codes = tuple(tokenizer.encode(load_audio(p, tokenizer.sample_rate)) for p in args.context_audio)
     if n_turns and len(codes) != n_turns:
         raise AudioroleError(f"{len(codes)} --context-audio files for {n_turns} --context lines; give one per turn")

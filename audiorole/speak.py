@@ -42,9 +42,9 @@ def _tokens_from_args(args) -> np.ndarray:
     if not args.tokenizer:
         raise AudioroleError("--audio needs --tokenizer DIR (the offline tokenizer artifact, e.g. data/prepared/demo/tokenizer/offline)")
     from audiorole.audio.decode import load_audio
-    from audiorole.tokenizers.offline import OfflineTokenizer
+    from audiorole.tokenizers.artifact import load_tokenizer_dir
 
-    tokenizer = OfflineTokenizer.load(args.tokenizer)
+    tokenizer = load_tokenizer_dir(args.tokenizer)
     return tokenizer.encode(load_audio(args.audio, tokenizer.sample_rate))
 
 

@@ -1,6 +1,6 @@
 """Offline tokenizer quality: does it keep the words and drop the voice?
 
-    python bench/tokenizer_quality.py [--codebook-size 512] [--threads 2]
+    python bench/tokenizer_quality.py [--codebook-size 512] [--threads 2] [--tokenizer DIR ...]
 
 Codebooks are fitted on the demo's ep01 utterances. Speaker-ID accuracy is the
 better of two simple classifiers on bag-of-codes histograms (logistic regression,
@@ -14,9 +14,11 @@ nearest centroid by cosine); near chance is good.
    (b) retrieval: is a clip's nearest clip among the other voices the same
        sentence? (chance 1/20), by histogram cosine and by edit distance of
        run-length-deduplicated code sequences.
-Each row is one codebook: Whisper tiny.en encoder features (the offline tokenizer)
+Each row is one codebook: k-means on Whisper tiny.en encoder features (``tokenizer=offline_fit``)
 or the docs/design.md §10 baseline, k-means on stacks of 8 log-mel frames, both with the
-same normalisation and k-means code (OfflineTokenizer.fit_features).
+same normalisation and k-means code (OfflineTokenizer.fit_features); then one row per
+``--tokenizer`` folder (e.g. the shipped supervised tokenizer, ``audiorole/tokenizers/offline_vq``),
+which is not fitted on the demo: it encodes every clip as it is.
 """
 
 import argparse
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from audiorole.audio.decode import load_audio
+from audiorole.tokenizers.artifact import load_tokenizer_dir
 from audiorole.tokenizers.offline import OfflineTokenizer
 from audiorole.tokenizers.whisper_encoder import SAMPLES_PER_TOKEN, WhisperEncoder
 
@@ -150,6 +153,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--codebook-size", type=int, default=512)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--tokenizer", action="append", default=[], help="a tokenizer folder to probe as it is (repeatable)")
     args = ap.parse_args()
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng not found: apt-get install espeak-ng")
@@ -173,15 +177,21 @@ def main() -> None:
     head = f"{'codebook':<22}{'demo spk':>9}" + "".join(f"{n + ' ' + c:>18}" for n in synth for c in ("voice-ID", "retr cos", "retr edit"))
     print("\n" + head)
     print(f"{'chance':<22}{chance_demo:>9.2f}" + f"{1 / 3:>18.2f}{1 / len(SENTENCES):>18.2f}{1 / len(SENTENCES):>18.2f}" * len(synth))
+    rows = []
     for feats, norm in [("whisper", "utterance"), ("whisper", "global"), ("log-mel", "global"), ("log-mel", "utterance")]:
         tok = OfflineTokenizer.fit_features(raw[feats]["train"], {"codebook_size": k, "normalize": norm}, encoder=enc)
         codes = {g: tok.codes_from_features(r) for g, r in raw[feats].items()}
         if (feats, norm) == ("whisper", "utterance"):  # the probe's shortcut must equal the public API
             assert np.array_equal(tok.encode(groups["test"][0]), codes["test"][0])
-        row = f"{feats + ' / ' + norm:<22}"
+        rows.append((f"{feats} / {norm}", codes, k))
+    for folder in args.tokenizer:
+        tok = load_tokenizer_dir(folder, threads=args.threads)
+        rows.append((Path(folder).name, {g: tok.encode_many(ws) for g, ws in groups.items()}, tok.codebook_size))
+    for name, codes, k in rows:
+        row = f"{name:<22}"
         row += f"{speaker_accuracy(codes['train'], [s for s, _ in train], codes['test'], test_y, k):>9.2f}"
-        for name, clips in synth.items():
-            syn, voice_y, sent_y = codes[name], [v for v, *_ in clips], [i for _, i, _ in clips]
+        for group, clips in synth.items():
+            syn, voice_y, sent_y = codes[group], [v for v, *_ in clips], [i for _, i, _ in clips]
             tr = [i for i, s in enumerate(sent_y) if s < 10]
             te = [i for i, s in enumerate(sent_y) if s >= 10]
             voice_acc = speaker_accuracy([syn[i] for i in tr], [voice_y[i] for i in tr],

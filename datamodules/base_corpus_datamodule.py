@@ -47,10 +47,13 @@ class BaseCorpusDataModule(AcousticDataModule):
     def prepare_data(self) -> None:
         from audiorole.tokenizers.build import build_tokenizer
 
-        def train_clips():
-            from audiorole.tokenizers.shipped import corpus_windows
+        def train_clips():  # only a tokenizer fitted on the corpus (tokenizer=offline_fit) reads them
+            from audiorole.audio.decode import load_audio
+            from audiorole.tokenizers.packing import pack
+            from audiorole.tokenizers.whisper_encoder import SAMPLES_PER_TOKEN, WINDOW_SAMPLES
 
-            return corpus_windows(self.corpus_dir)
+            waves = [load_audio(c.recording.sources[0].source, 16000) for c in self.part("train")]
+            return pack(waves, WINDOW_SAMPLES, SAMPLES_PER_TOKEN)[0]  # full windows: one encoder pass each
 
         tok = build_tokenizer(self.tokenizer, train_clips, fit_on=f"train voices of {self.corpus_dir}")
         build_corpus_token_cache(self.corpus_dir, self.cuts(), tok)

@@ -93,6 +93,8 @@ class SpeechTokenizer(ABC):
     frame_rate: float = 12.5
     # Longest piece handed to the model at once; None = whole clips.
     window_seconds: float | None = 30.0
+    # Whether many short clips share encoder windows in the token cache (tokenizers/packing.py).
+    packs_clips: bool = False
 
     # Set these as class/instance attributes or define them as properties.
     codebook_size: int  # codes are in [0, codebook_size)

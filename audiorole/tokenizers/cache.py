@@ -17,7 +17,9 @@ exactly the keys whose audio is new or changed and drops the ones no longer
 kept, instead of serving codes of audio that is gone. Each file is written
 atomically; a rerun after a crash tokenizes only what is missing.
 Reply tokens come from the kept (enhanced) clips, which is what the decoder
-learns to reproduce; context tokens from the standardised episode audio.
+learns to reproduce; context tokens from the standardised episode audio. A tokenizer
+that ``packs_clips`` (the offline one) encodes an episode's clips in shared 30 s
+windows (``packing.py``) instead of one window per clip.
 """
 
 import gzip
@@ -30,6 +32,7 @@ import soundfile as sf
 
 from audiorole.audio.decode import load_audio
 from audiorole.prep.progress import progress_bar
+from audiorole.tokenizers.packing import encode_clips
 from audiorole.utils.atomic import atomic_path, write_json
 from audiorole.utils.weights import file_sha256
 
@@ -89,7 +92,7 @@ def _update_codes(path: Path, wanted: dict[str, str], encode, dtype) -> None:
 def _update_clip_codes(path: Path, clips: dict[str, str], tokenizer, dtype) -> None:
     """``_update_codes`` for keys that each name one clip file (replies, corpus clips)."""
     _update_codes(path, {k: file_sha256(Path(a)) for k, a in clips.items()},
-                  lambda keys: tokenizer.encode_many([_clip(clips[k], tokenizer.sample_rate) for k in keys]), dtype)
+                  lambda keys: encode_clips(tokenizer, [_clip(clips[k], tokenizer.sample_rate) for k in keys]), dtype)
 
 
 def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True) -> Path:
@@ -124,7 +127,7 @@ def build_token_cache(prepared_dir: str | Path, tokenizer, contexts: bool = True
 def _encode_spans(tokenizer, episode_audio: str, spans: list[tuple[float, float]]) -> list[np.ndarray]:
     sr = tokenizer.sample_rate
     audio = load_audio(episode_audio, sr)
-    return tokenizer.encode_many([audio[int(s * sr): int(e * sr)] for s, e in spans])
+    return encode_clips(tokenizer, [audio[int(s * sr): int(e * sr)] for s, e in spans])
 
 
 def _finish(root: Path, tokenizer, groups: list[str], counts: dict) -> Path:

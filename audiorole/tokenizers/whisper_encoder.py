@@ -48,7 +48,7 @@ class WhisperEncoder:
         return self._model
 
     def _encode_batch(self, windows: list[np.ndarray]) -> list[np.ndarray]:
-        """Each window (≤ 30 s) → (n_tokens, dim) float32."""
+        """Each window (≤ 30 s) → (POOL · n_tokens, dim) float32 encoder frames at 50 Hz."""
         import ctranslate2
 
         model = self._load()
@@ -56,15 +56,20 @@ class WhisperEncoder:
         mels = np.stack([self._mel(w, padding=WINDOW_SAMPLES - len(w))[:, :WINDOW_SAMPLES // 160] for w in windows])
         out = np.asarray(model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mels, np.float32)),
                                       to_cpu=True))
-        pooled = []
-        for w, frames in zip(windows, out):
-            k = n_tokens(len(w))
-            pooled.append(frames[: k * POOL].reshape(k, POOL, -1).mean(axis=1, dtype=np.float32))
-        return pooled
+        return [frames[: n_tokens(len(w)) * POOL] for w, frames in zip(windows, out)]
 
-    def window_features(self, windows: list[np.ndarray], batch_size: int = 1) -> list[np.ndarray]:
-        """Non-empty 16 kHz windows (≤ 30 s each) → (ceil(seconds × 12.5), dim) float32 each."""
+    def window_frames(self, windows: list[np.ndarray], batch_size: int = 1) -> list[np.ndarray]:
+        """Non-empty 16 kHz windows (≤ 30 s each) → (4 · ceil(seconds × 12.5), dim) float32 frames at 50 Hz."""
         out: list[np.ndarray] = []
         for b in range(0, len(windows), batch_size):
             out.extend(self._encode_batch(windows[b:b + batch_size]))
         return out
+
+    def window_features(self, windows: list[np.ndarray], batch_size: int = 1) -> list[np.ndarray]:
+        """Non-empty 16 kHz windows (≤ 30 s each) → (ceil(seconds × 12.5), dim) float32 each: frames pooled ×4."""
+        return [pool(f) for f in self.window_frames(windows, batch_size)]
+
+
+def pool(frames: np.ndarray) -> np.ndarray:
+    """Average pooling ×4: 50 Hz encoder frames → 12.5 Hz (GLM-4-Voice pools the same way)."""
+    return frames.reshape(len(frames) // POOL, POOL, -1).mean(axis=1, dtype=np.float32)
