@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--adapter", help="LoRA adapter folder (<run>/lm/adapter); its base is rebuilt from base.yaml")
     parser.add_argument("--decoder", help="the character's exported acoustic decoder; without it only text is written")
     parser.add_argument("--vocoder", help="vocoder artifact, or GLM-4-Voice's decoder folder / hift.pt "
-                                          "(default: Griffin-Lim)")
+                                          "(default: the one exported beside --decoder, else Griffin-Lim)")
     parser.add_argument("--stream", action="store_true",
                         help="synthesise speech blockwise while the reply is generated; report the first-audio latency")
     parser.add_argument("--context", default="", help='previous turns, one "speaker: line" per line')
@@ -124,13 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         context = parse_context(args.context)
         decoder = vocoder = None
         if args.decoder:
-            from audiorole.models.flow.decoder import FlowDecoder
+            from audiorole.eval.systems.loading import load_decoder, load_vocoder
 
-            decoder = FlowDecoder.load(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
-        if args.vocoder:
-            from audiorole.models.vocoder.vocoder import Vocoder
-
-            vocoder = Vocoder.from_path(args.vocoder)
+            decoder = load_decoder(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
+            vocoder, _ = load_vocoder(args.vocoder, args.decoder)
         model, tokenizer, chat = load_lm(args)
         codes = _context_codes(args, len(context))
         if codes is not None and not context:

@@ -78,6 +78,16 @@ def test_bad_input_is_one_line_in_the_page(logs, tmp_path):
         samples.load(tmp_path)
 
 
+def test_the_app_commands_in_the_readme_and_docs_parse():
+    from audiorole.app.__main__ import arguments
+    from test_readme_commands import COMMANDS, entry_point
+
+    shown = [entry_point(c)[1] for _, c in COMMANDS if entry_point(c)[0] == "audiorole.app"]
+    assert len(shown) >= 3
+    for args in shown:
+        arguments().parse_args(args)  # an unknown option exits (SystemExit) and fails the test
+
+
 # ---- slow: a reply, and the page in a browser -------------------------------------------------
 
 @pytest.mark.slow
@@ -177,3 +187,36 @@ def test_page_in_headless_chromium_answers_a_scene_with_speech_and_text(app_url,
         assert "ground_truth" in page and "decoder" in page and "AP 0.900" in page and "mara line 0 0" in page
     finally:
         browser.quit()
+
+
+@pytest.mark.slow
+def test_with_an_adapter_the_app_says_what_audiorole_reply_says(make_cfg, tmp_path_factory, tmp_path):
+    import torch
+
+    from audiorole import reply
+    from audiorole.app.catalog import Character
+    from audiorole.app.respond import Responder
+    from audiorole.models.lm.generate import GenerationSettings
+    from flow_fakes import tiny_flow
+    from semantic_build import build, semantic_cfg
+    from semantic_fakes import make_prepared as make_semantic
+
+    prepared, series = make_semantic(tmp_path_factory.mktemp("semantic_app"))
+    module, _ = build(semantic_cfg(make_cfg, prepared, series))
+    with torch.no_grad():  # a trained-looking adapter: nonzero LoRA factors
+        for name, p in module.model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05, generator=torch.Generator().manual_seed(len(name)))
+    adapter = module.export(tmp_path / "lm") / "adapter"
+    tiny_flow().save(tmp_path / "decoder")
+    character = Character(name="ann", decoder=tmp_path / "decoder", adapter=adapter, prepared=prepared, series=series,
+                          n_steps=2)
+    responder = Responder(character, GenerationSettings(max_new_tokens=40))
+    assert responder.mode == "lm" and "words from the trained LM" in responder.describe()
+    answer = responder.reply(reply.parse_context("bob: Well, I suppose."))
+    assert reply.main(["--adapter", str(adapter), "--series", str(series), "--character", "ann", "--context",
+                       "bob: Well, I suppose.", "--max-new-tokens", "40", "--steps", "2", "--decoder",
+                       str(tmp_path / "decoder"), "--out", str(tmp_path / "cli.wav")]) == 0
+    assert answer.text == (tmp_path / "cli.txt").read_text().strip() and answer.how == "written by the trained LM"
+    wave, rate = sf.read(tmp_path / "cli.wav", dtype="float32")
+    assert rate == answer.sample_rate and len(wave) == len(answer.wave)

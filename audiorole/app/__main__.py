@@ -22,7 +22,7 @@ def default_logs() -> Path:
     return Path(os.environ.get("AUDIOROLE_LOG_DIR") or ROOT_DIR / "logs")
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m audiorole.app", description=__doc__.splitlines()[0])
     parser.add_argument("--logs", type=Path, default=None,
                         help="log folder holding train/ and evaluate/ runs (default: AUDIOROLE_LOG_DIR or logs/)")
@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     parser.add_argument("--max-new-tokens", type=int, default=400, help="reply length cap for a trained LM")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:

@@ -66,14 +66,10 @@ class Responder:
             if self.character.decoder is None:
                 raise AudioroleError(f"{self.character.name}: no acoustic-stage decoder export; "
                                      f"python train.py stage=acoustic character={self.character.name} trains one")
-            from audiorole.models.flow.decoder import FlowDecoder
+            from audiorole.eval.systems.loading import load_decoder, load_vocoder
 
-            decoder = FlowDecoder.load(self.character.decoder)  # a bad folder: one line naming it
-            vocoder = None
-            if (self.character.decoder / "vocoder" / "vocoder.json").is_file():
-                from audiorole.models.vocoder.vocoder import Vocoder
-
-                vocoder = Vocoder.from_path(self.character.decoder / "vocoder")
+            decoder = load_decoder(self.character.decoder)  # a bad folder: one line naming it
+            vocoder, _ = load_vocoder(None, self.character.decoder)  # the one its run exported, else Griffin-Lim
             self._voice = (decoder, vocoder)
         return self._voice
 
@@ -104,8 +100,7 @@ class Responder:
             system = personas.get(self.character.name, f"You are {self.character.name}.")
             self._lm = (model, tokenizer, read_chat(self.character.adapter), system)
         model, tokenizer, chat, system = self._lm
-        decoder = self.voice()[0] if self.character.decoder is not None else None
-        vocoder = self.voice()[1] if decoder is not None else None
+        decoder, vocoder = self.voice() if self.character.decoder is not None else (None, None)
         text, _, wave = answer(model, tokenizer, chat, system, turns, settings=self.generation, decoder=decoder,
                                vocoder=vocoder, n_steps=self.character.n_steps)
         rate = decoder.sample_rate if decoder is not None else 22050
