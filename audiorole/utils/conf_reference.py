@@ -48,7 +48,7 @@ def header_comment(path: Path) -> tuple[str, str | None]:
         if continued:
             examples[-1] = examples[-1].rstrip("\\ ") + " " + text.strip()
         elif inline:
-            words.append(inline.group(1).strip())
+            words.append(inline.group(1).strip().rstrip(":") + ".")
             examples.append(inline.group(2).strip())
         elif text.startswith("   ") and re.match(r"(python |\.venv/bin/python |[\w./+~-]+=)", text.strip()):
             examples.append(text.strip())
@@ -145,10 +145,9 @@ def chosen_by(conf_dir: Path) -> dict[str, list[tuple[str, str]]]:
 def entry_point_section(path: Path, command: str) -> list[str]:
     description, example = header_comment(path)
     config = _load(path)
-    lines = [f"## `{path.name}`: `{command}`", "", _cell(description) + (f" Example: `{example}`" if example else ""), "",
-             "| group | default |", "|---|---|"]
-    lines += [f"| `{group}` | `{option}` |" for group, option in _defaults(config)]
-    lines += ["", "| key | value | what it is |", "|---|---|---|"]
+    defaults = ", ".join(f"`{group}={option}`" for group, option in _defaults(config))
+    lines = [f"### `{path.name}`: `{command}`", "", _cell(description) + (f" Example: `{example}`" if example else ""), "",
+             f"Defaults list: {defaults}.", "", "| key | value | what it is |", "|---|---|---|"]
     lines += [f"| `{key}` | `{value}` | {_cell(comment)} |" for key, value, comment in _top_level_keys(path)]
     return lines + [""]
 
@@ -175,11 +174,11 @@ def reference(conf_dir: str | Path = CONF_DIR) -> str:
              f"Written from `conf/` by `python -m audiorole.utils.conf_reference` (every docs build does it again):",
              "the comment at the top of each file, what it builds, and the keys it leaves to you (`???`).",
              "How the groups combine, with examples: [Configuration](configuration.md).", "",
-             "# Entry points", ""]
+             "## Entry points", ""]
     for name, command in ENTRY_POINTS.items():
         if (conf_dir / name).is_file():
             lines += entry_point_section(conf_dir / name, command)
-    lines += ["# Config groups", ""]
+    lines += ["## Config groups", ""]
     choices = chosen_by(conf_dir)
     groups = sorted({p.parent for p in conf_dir.rglob("*.yaml")} - {conf_dir}, key=lambda p: p.as_posix())
     for group_dir in groups:
