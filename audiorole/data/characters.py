@@ -1,6 +1,6 @@
 """The character registry of a series: ``characters.yaml`` plus enrollment clips.
 
-Format (see README, "Your own series")::
+Format (see docs/your_series.md)::
 
     series: Harbor Lights          # display title
     language: en
@@ -77,7 +77,7 @@ def _check_fields(fields: dict, known: tuple[str, ...], path: Path, where: str) 
 def load_registry(path: Path, clips_dir: Path) -> Registry:
     """Read ``characters.yaml`` and attach each character's enrollment clips."""
     if not path.is_file():
-        raise SeriesError(f"{path} is missing; write the character registry there (format in README, 'Your own series')")
+        raise SeriesError(f"{path} is missing; write the character registry there (format in docs/your_series.md)")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

@@ -54,7 +54,7 @@ class SeriesFolder:
         if not episodes_dir.is_dir():
             raise SeriesError(
                 f"series folder not found: {episodes_dir} does not exist; put the episodes there "
-                f"(layout in README, 'Your own series') or point data.series_dir=DIR at your series"
+                f"(layout in docs/your_series.md) or point data.series_dir=DIR at your series"
             )
         registry = load_registry(root / "characters.yaml", root / "characters")
         problems: list[Problem] = []

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .chords import chords
+
 NOISE_TYPES = ("babble", "music", "applause", "street")
 # Direct-path energy over the reverberant tail's: about a talker a couple of
 # metres away in a living-room-sized set (0 dB is the critical distance).
@@ -125,11 +127,9 @@ def _babble(n, sr, rng, np_rng):
 
 
 def _music(n, sr, rng, np_rng):
-    from .mixer import _chords
-
     beat = int(sr * 60 / rng.uniform(96, 128))
     t_note = np.arange(beat) / sr
-    out = 0.6 * _chords(n, sr, rng)
+    out = 0.6 * chords(n, sr, rng)
     root = 440 * 2 ** ((rng.randint(33, 40) - 69) / 12)  # bass an octave or two below the pad
     scale = [0, 2, 4, 7, 9, 12, 14]
     kick = np.sin(2 * np.pi * 55 * t_note * np.exp(-t_note * 8)) * np.exp(-t_note * 18)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cast import EVERYONE
+from .chords import chords
 from .conditions import Condition, noise_at_snr, noise_track, reverberate, room_response
 from .script_writer import Scene
 from .voices import SPEECH_RMS_DBFS
@@ -148,15 +149,6 @@ def _snr_db(speech: np.ndarray, bed: np.ndarray) -> float:
 
 # --- background bed --------------------------------------------------------
 
-# Chord progressions as scale degrees (semitones above the root per chord).
-_PROGRESSIONS = [
-    [(0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12)],  # I V vi IV
-    [(0, 3, 7), (8, 12, 15), (3, 7, 10), (10, 14, 17)],  # i VI III VII
-    [(0, 4, 7), (5, 9, 12), (0, 4, 7), (7, 11, 14)],  # I IV I V
-    [(0, 3, 7), (5, 8, 12), (7, 10, 14), (0, 3, 7)],  # i iv v i
-]
-
-
 def render_bed(spans: list[tuple[float, float]], n: int, sr: int, rng: random.Random) -> np.ndarray:
     """One recipe per scene, cross-faded in the middle of each scene break."""
     bed = np.zeros((n, 2), dtype=np.float32)
@@ -183,7 +175,7 @@ def scene_bed(n: int, sr: int, rng: random.Random) -> np.ndarray:
     music_share = rng.choice([0.0, 0.35, 0.5, 0.65])  # 0.0 = ambience only
     bed = _unit_rms(noise) * np.sqrt(1 - music_share)
     if music_share:
-        bed += _unit_rms(_chords(n, sr, rng))[:, None] * np.sqrt(music_share)
+        bed += _unit_rms(chords(n, sr, rng))[:, None] * np.sqrt(music_share)
     level_db = SPEECH_RMS_DBFS - rng.uniform(*SNR_DB)
     return (_unit_rms(bed) * 10 ** (level_db / 20)).astype(np.float32)
 
@@ -198,26 +190,6 @@ def _coloured_noise(n: int, sr: int, alpha: float, np_rng: np.random.Generator) 
     coloured = np.fft.irfft(spec * shape[:, None], n=n, axis=0)
     common = coloured[:, 2:3]
     return np.sqrt(0.5) * (coloured[:, :2] + common)
-
-
-def _chords(n: int, sr: int, rng: random.Random) -> np.ndarray:
-    """Soft pad: sine partials per chord note with slow attack and release."""
-    root = rng.randint(45, 57)  # MIDI A2..A3
-    prog = rng.choice(_PROGRESSIONS)
-    chord_s = rng.uniform(3.0, 5.0)
-    step = int(chord_s * sr)
-    t = np.arange(step + int(sr)) / sr  # one extra second rings into the next chord
-    env = np.minimum(t / 0.6, 1.0) * np.clip((t[-1] - t) / 1.2, 0.0, 1.0)
-    out = np.zeros(n + len(t), dtype=np.float64)
-    for k, start in enumerate(range(0, n, step)):
-        notes = [root + d for d in prog[k % len(prog)]] + [root - 12]
-        tone = sum(_pad_note(440 * 2 ** ((m - 69) / 12), t) for m in notes)
-        out[start : start + len(t)] += tone * env
-    return out[:n]
-
-
-def _pad_note(freq: float, t: np.ndarray) -> np.ndarray:
-    return np.sin(2 * np.pi * freq * t) + 0.3 * np.sin(4 * np.pi * freq * t) + 0.1 * np.sin(6 * np.pi * freq * t)
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:

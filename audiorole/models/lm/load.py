@@ -41,7 +41,7 @@ def load_glm4voice(path: str | os.PathLike = "THUDM/glm-4-voice-9b", dtype=None,
     ``device_map``: ``None`` (CPU), a device such as "cuda:0", or "auto"/a dict (accelerate).
     """
     from audiorole.models.lm.chatglm_tokenizer import chatglm_tokenizer
-    from audiorole.models.lm.convert import convert_checkpoint, torch_dtype
+    from audiorole.models.lm.chatglm_to_glm import convert_checkpoint, torch_dtype
 
     root = resolve_checkpoint(path, token_env=token_env, revision=revision)
     cfg = read_json(root / CONFIG)
