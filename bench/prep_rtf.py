@@ -5,6 +5,9 @@
     python bench/prep_rtf.py --compare a4e663e -- data.shard.count=2 data.shard.index=0   # one episode
     python bench/prep_rtf.py -- data=series data.series_dir=DIR data.name=NAME
 
+The token cache (every reply and context turn, as ``python -m audiorole.prepare`` fills it)
+is timed as the step ``tokens``; ``'~tokenizer'`` leaves it out.
+
 RTF = seconds of compute per second of episode audio (lower is faster; the
 goal for the whole offline pipeline is <= 0.10 on 2 CPU cores). Every run is a
 fresh process with a cold cache. ``--compare REF`` extracts that commit's tree
@@ -50,7 +53,7 @@ def measure(overrides: list[str]) -> dict:
     from hydra import compose, initialize_config_dir
 
     import audiorole.utils.resolvers  # noqa: F401
-    from audiorole.prep.run import prepare_dataset
+    from audiorole.prep.run import prepare_dataset, tokenize_dataset
     from audiorole.utils.resolvers import ROOT_DIR
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,8 +62,13 @@ def measure(overrides: list[str]) -> dict:
         load = os.getloadavg()[0]
         start = time.perf_counter()
         result = prepare_dataset(cfg.data)
+        steps = dict(result.timings)
+        if cfg.get("tokenizer") is not None and int(cfg.data.shard.count) == 1:  # the token cache (replies and context turns), as prepare fills it
+            tokens_start = time.perf_counter()
+            tokenize_dataset(Path(cfg.data.out_dir), cfg.tokenizer)
+            steps["tokens"] = time.perf_counter() - tokens_start
         wall = time.perf_counter() - start
-        return {"audio": result.stats["input_hours"] * 3600, "wall": wall, "steps": dict(result.timings),
+        return {"audio": result.stats["input_hours"] * 3600, "wall": wall, "steps": steps,
                 "episodes": result.episodes, "failures": len(result.failures), "load": [load, os.getloadavg()[0]],
                 "wer_all": episode_wer(result.results, Path(cfg.data.series_dir) / "truth")}
 

@@ -14,8 +14,8 @@ put back words the codes do not hold. Rows, in one run:
 - ``continuous``: the ×4-pooled frames themselves, unquantised (what 12.5 Hz leaves);
 - ``kmeans:K``: k-means codes as the offline k-means tokenizer makes them (per-clip mean
   removed, ``OfflineTokenizer.fit_features``), fitted on the train voices;
-- ``shipped-kmeans``: the k-means codebook shipped before the supervised tokenizer (if a
-  folder is given: ``--tokenizer shipped-kmeans=kmeans-dir:PATH``);
+- ``kmeans-dir:PATH``: a k-means codebook folder as ``OfflineTokenizer`` saves it (e.g. the
+  512-code codebook shipped before the supervised tokenizer);
 - ``vq=DIR``: a supervised tokenizer artifact (``python -m audiorole.tokenizers.train_supervised``).
 
 CER and WER are means over clips with a 95 % bootstrap interval (``audiorole.eval.uncertainty``).

@@ -14,20 +14,20 @@ from audiorole.errors import AudioroleError
 from audiorole.models.flow import base_decoder
 from audiorole.tokenizers import shipped
 from audiorole.tokenizers.base import TokenizerError
-from audiorole.tokenizers.offline import OfflineTokenizer
 from datamodules.base_corpus_datamodule import BaseCorpusDataModule
 from flow_fakes import tiny_flow
 
 
-def test_shipped_codebook_matches_its_pins_and_loads_as_float32(tmp_path):
+def test_shipped_tokenizer_matches_its_pins_and_copies_where_asked(tmp_path):
+    from audiorole.tokenizers.artifact import load_tokenizer_dir
+
     tok = shipped.load_shipped(copy_to=tmp_path / "copy")
-    assert tok.codebook_size == 512 and tok.centroids.dtype == np.float32
-    assert np.load(shipped.SHIPPED_DIR / "centroids.npy").dtype == np.float16  # stored small
-    assert OfflineTokenizer.load(tmp_path / "copy").fingerprint == tok.fingerprint
+    assert tok.codebook_size == 1024 and tok.frame_rate == 12.5
+    assert load_tokenizer_dir(tmp_path / "copy").fingerprint == tok.fingerprint
     tampered = tmp_path / "tampered"
     shutil.copytree(shipped.SHIPPED_DIR, tampered)
-    np.save(tampered / "feature_mean.npy", np.zeros(384, np.float16))
-    with pytest.raises(TokenizerError, match=r"feature_mean.npy: sha256 .* is not the pinned"):
+    (tampered / "config.json").write_text((tampered / "config.json").read_text() + "\n")
+    with pytest.raises(TokenizerError, match=r"config.json: sha256 .* is not the pinned"):
         shipped.verify(tampered)
 
 

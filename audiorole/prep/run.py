@@ -55,11 +55,16 @@ def prepare_dataset(data, character: str | None = None, tokenizer=None, token_co
                          character=character, shard_index=index, shard_count=count,
                          finalize=_finalize, workers=data.get("workers"))
         if tokenizer is not None and count == 1:  # sharded runs tokenize after the merge
-            from audiorole.tokenizers.build import build_tokenizer
-            from audiorole.tokenizers.cache import build_token_cache
-
-            splits = load_splits(dest)
-            tok = build_tokenizer(tokenizer, train_audio(dest, 16000),
-                                  fit_on=f"train part of split {splits.fingerprint[:16]} of dataset {splits.dataset_fingerprint[:16]}")
-            result.tokens_dir = build_token_cache(dest, tok, contexts=token_contexts)
+            result.tokens_dir = tokenize_dataset(dest, tokenizer, token_contexts)
     return result
+
+
+def tokenize_dataset(dest: Path, tokenizer, contexts: bool = True) -> Path:
+    """Fill a prepared dataset's token cache (replies, and context turns with ``contexts``); its folder."""
+    from audiorole.tokenizers.build import build_tokenizer
+    from audiorole.tokenizers.cache import build_token_cache
+
+    splits = load_splits(dest)
+    tok = build_tokenizer(tokenizer, train_audio(dest, 16000),
+                          fit_on=f"train part of split {splits.fingerprint[:16]} of dataset {splits.dataset_fingerprint[:16]}")
+    return build_token_cache(dest, tok, contexts=contexts)

@@ -28,8 +28,8 @@ from audiorole.utils.weights import file_sha256, verify_shipped
 
 SHIPPED_DIR = Path(__file__).parent / "offline_vq"
 SHA256 = {
-    "config.json": "",
-    "quantizer.npz": "",
+    "config.json": "ea9e47fc1c89466493fd2510cf0773ee29fdbda76dd331f420d507d707dd4b39",
+    "quantizer.npz": "0d04bf67d48872fd35cfcfa6804ff924b1168f287266840ce39fc3770445a240",
 }
 
 

@@ -28,9 +28,9 @@ from audiorole.utils.weights import file_sha256, verify_shipped
 
 BASE_DIR = Path(__file__).parent / "base"
 SHA256 = {
-    "config.yaml": "615e2efb539571704f9860533f4d47bb03f5706cc03f466ee1c1e380f429d036",
-    "flow.pt": "2c39ee0f9480039178cc6a3859843765f0e66e48d6787e4e725a2676a11f1afd",
-    "trained_on.json": "b00e373b8f7d87e35449cffa103a2df697b090887713699bbef5461d5eecbb1f",
+    "config.yaml": "44c57f682be024bd02ecdbda824d4f8ff187c99ba4df0b89e92c5dd803a4d864",
+    "flow.pt": "3846989703207d282b30a163db25b9bfe6c580496c2906eff7d62619481ed669",
+    "trained_on.json": "a954178fc69aa793529ea1fe5a456799ed5ee2b615734a3fd8903a110bbd7da0",
 }
 
 
