@@ -48,7 +48,7 @@ def test_default_systems_compose_and_build(make_cfg, decoder_dir):
 def test_untrained_without_a_decoder_takes_the_stage_model(make_cfg):
     cfg = make_cfg(["systems=[untrained]"], config_name="evaluate")
     [system] = instantiate_group(cfg.systems)
-    assert system.config["vocab_size"] == cfg.model.decoder.vocab_size == 512
+    assert system.config["vocab_size"] == cfg.model.decoder.vocab_size == 1024
 
 
 def test_glm4voice_decoder_system_speaks_with_the_public_folder(make_cfg):

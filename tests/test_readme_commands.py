@@ -42,7 +42,9 @@ OTHER_ENTRY_POINTS = {
     "audiorole.demo.base_corpus": "tests/test_base_corpus.py::test_corpus_writer_writes_clips_and_a_manifest_and_resumes",
     "audiorole.demo.join_corpora": "tests/test_join_corpora.py::test_join_takes_train_from_all_and_held_out_from_the_last",
     # Regenerate shipped artifacts (tens of minutes on the base corpus): the files they wrote are checked against their pins.
-    "audiorole.tokenizers.shipped": "tests/test_base_decoder.py::test_shipped_codebook_matches_its_pins_and_loads_as_float32",
+    "audiorole.tokenizers.shipped": "tests/test_base_decoder.py::test_shipped_tokenizer_matches_its_pins_and_copies_where_asked",
+    "audiorole.tokenizers.train_supervised": "tests/test_tokenizer_supervised.py::test_cli_trains_a_tokenizer_folder_from_a_corpus",
+    "audiorole.models.flow.revocab": "tests/test_revocab.py",  # its two steps; the CLI pairs real tokenizers' codes
     "audiorole.models.flow.base_decoder":
         "tests/test_base_decoder.py::test_base_decoder_matches_its_pins_and_loads_strictly_into_the_tiny_config",
     "audiorole.utils.conf_reference": "tests/test_docs_site.py::test_the_configuration_reference_covers_every_config_file",

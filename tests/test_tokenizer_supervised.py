@@ -13,6 +13,7 @@ from audiorole.tokenizers.packing import encode_packed, pack
 from audiorole.tokenizers.supervised import ARRAYS, SupervisedTokenizer
 from audiorole.tokenizers.supervised_model import SupervisedVQ
 from audiorole.tokenizers.vq import VectorQuantizer, usage
+from test_base_decoder import corpus  # noqa: F401  (a corpus folder in base_corpus's layout)
 
 
 class LocalTokenizer(SpeechTokenizer):
@@ -169,3 +170,22 @@ def test_ctc_training_moves_the_loss_through_the_quantiser():
     with torch.no_grad():
         codes = torch.cat([model(torch.from_numpy(frames[k])[None], torch.tensor([lengths[k]]))[1][0] for k in ids])
     assert usage(codes, 32)[0] >= 4  # not collapsed onto one code
+
+
+def test_cli_trains_a_tokenizer_folder_from_a_corpus(corpus, tmp_path):
+    """``python -m audiorole.tokenizers.train_supervised`` on a corpus folder (noise clips: the run, not
+    its quality, is tested) writes a folder ``tokenizer=folder`` loads, with what it measured."""
+    from audiorole.audio.decode import load_audio
+    from audiorole.tokenizers.artifact import load_tokenizer_dir
+    from audiorole.tokenizers.train_supervised import main
+
+    out = tmp_path / "tok"
+    main(["--corpus", str(corpus), "--out", str(out), "--codebook-size", "16", "--epochs", "3", "--warmup", "1"])
+    tok = load_tokenizer_dir(out)
+    assert tok.codebook_size == 16 and tok.packs_clips
+    record = json.loads((out / "config.json").read_text())["trained_on"]
+    assert record["clips"]["train"] == 12 and {"dev", "test"} <= set(record["head_scores"])
+    assert record["code_usage"]["train"]["used"] >= 2
+    wave = load_audio(next((corpus / "clips").rglob("*.flac")), 16000)
+    codes = tok.encode(wave, 16000)
+    assert len(codes) == -(-len(wave) * 25 // 32000) and codes.max() < 16  # ceil(seconds * 12.5)
