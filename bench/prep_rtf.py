@@ -53,7 +53,7 @@ def measure(overrides: list[str]) -> dict:
     from hydra import compose, initialize_config_dir
 
     import audiorole.utils.resolvers  # noqa: F401
-    from audiorole.prep.run import prepare_dataset, tokenize_dataset
+    from audiorole.prep.run import prepare_dataset
     from audiorole.utils.resolvers import ROOT_DIR
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,6 +64,10 @@ def measure(overrides: list[str]) -> dict:
         result = prepare_dataset(cfg.data)
         steps = dict(result.timings)
         if cfg.get("tokenizer") is not None and int(cfg.data.shard.count) == 1:  # the token cache (replies and context turns), as prepare fills it
+            try:
+                from audiorole.prep.run import tokenize_dataset
+            except ImportError:
+                sys.exit(f"{ROOT_DIR}: this tree cannot time the token cache (older than it); compare with -- '~tokenizer'")
             tokens_start = time.perf_counter()
             tokenize_dataset(Path(cfg.data.out_dir), cfg.tokenizer)
             steps["tokens"] = time.perf_counter() - tokens_start
