@@ -174,14 +174,17 @@ def test_page_in_headless_chromium_answers_a_scene_with_speech_and_text(app_url,
 
         # A broken export: one line in the page, no traceback.
         browser.find_element(By.CSS_SELECTOR, "#character input").click()
-        next(o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text.strip() == "june").click()
+        # The list renders after the click; wait for it rather than read it at once.
+        wait.until(lambda b: next((o for o in b.find_elements(By.CSS_SELECTOR, "[role=option]")
+                                   if o.text.strip() == "june"), None)).click()
         browser.find_element(By.ID, "reply").click()
         wait.until(lambda b: b.find_element(By.ID, "note").text.startswith("error: "))
         note = browser.find_element(By.ID, "note").text
         assert "flow.pt" in note and "Traceback" not in browser.page_source
 
         # The samples tab: the ground truth and the decoder side by side, with their scores.
-        next(t for t in browser.find_elements(By.CSS_SELECTOR, "[role=tab]") if "Samples" in t.text).click()
+        wait.until(lambda b: next((t for t in b.find_elements(By.CSS_SELECTOR, "[role=tab]")
+                                   if "Samples" in t.text), None)).click()
         wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".sample audio")) == 2)
         page = browser.find_element(By.TAG_NAME, "body").text
         assert "ground_truth" in page and "decoder" in page and "AP 0.900" in page and "mara line 0 0" in page
