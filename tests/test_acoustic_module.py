@@ -3,6 +3,7 @@
 import functools
 
 import lightning as L
+import pytest
 import torch
 from omegaconf import OmegaConf
 
@@ -153,6 +154,7 @@ def test_respond_resynthesises_items_deterministically():
         assert np.array_equal(out.wave, out2.wave)
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores; the fast suite keeps its 5-minute budget
 def test_killed_mid_epoch_resumes_from_last_ckpt(prepared, tmp_path):  # noqa: F811
     """SIGKILL mid-epoch, resume from last.ckpt: the run ends with the weights and metrics of an uninterrupted one."""
     import json

@@ -66,11 +66,13 @@ def test_result_shape_and_backends(whole, data):
     assert result.metrics["ap"] == pytest.approx(np.mean([r["ap"] for r in result.per_item]), abs=1e-9)
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores; the fast suite keeps its 5-minute budget
 def test_same_inputs_same_numbers(evaluator, data, whole):
     again = evaluator.score(*data)
     assert again.metrics == whole.metrics and again.per_item == whole.per_item
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores; the fast suite keeps its 5-minute budget
 def test_one_batch_equals_three_batches(evaluator, data, whole):
     items, outputs = data
     metrics = evaluator.metrics(prefix="val/")

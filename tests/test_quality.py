@@ -45,6 +45,7 @@ def test_matches_speechmos_reference(dnsmos, speech16k):
         assert ours[k] == pytest.approx(float(ref[f"{k}_mos"]), abs=1e-4)
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores; the fast suite keeps its 5-minute budget
 def test_short_clips_at_own_length_close_to_reference_tiling(dnsmos, speech16k):
     """A short clip scored at its own length against the reference's tiling up to 9.01 s."""
     from speechmos import dnsmos as reference
