@@ -3,7 +3,7 @@
 Two sources are accepted:
 
 * a decoder directory in GLM-4-Voice's layout (``config.yaml`` + ``flow.pt``): the public
-  glm-4-voice-decoder folder, or one ``FlowDecoder.save`` wrote (the acoustic stage exports
+  glm-4-voice-decoder folder (or its hub id), or one ``FlowDecoder.save`` wrote (the acoustic stage exports
   one to ``<run>/decoder``, with a trained vocoder in ``<run>/decoder/vocoder`` when it trained one);
 * a Lightning checkpoint of ``AcousticModule`` (``<run>/checkpoints/*.ckpt``): the decoder's
   weights are the ``decoder.*`` entries of its state dict. The module does not store the
@@ -25,7 +25,13 @@ _PREFIX = "decoder."
 
 
 def _check_source(source: str | Path) -> Path:
+    from audiorole.utils.hub import looks_local
+
     path = Path(source)
+    if not path.exists() and not looks_local(str(source)):  # a hub id (THUDM/glm-4-voice-decoder): fetched
+        from audiorole.models.flow.load import resolve_source
+
+        path = resolve_source(source)
     if path.is_dir():
         if not (path / DECODER_WEIGHTS).is_file():
             raise AudioroleError(f"{path}: not a decoder folder (no {DECODER_WEIGHTS}); pass a run's decoder/ folder, "

@@ -17,8 +17,8 @@ import torch
 from audiorole.models import hyperpyyaml
 from audiorole.models.flow.config import TRAINING_KEYS, authors_layout, flow_modules, merge_config, merged_config
 from audiorole.models.flow.flow import MaskedDiffWithXvec
-from audiorole.models.flow.load import (CONFIG_FILE, HUB_ID, WEIGHTS_FILE, load_state, read_flow_config,
-                                        read_weights, resolve_source, weights_file)
+from audiorole.models.flow.load import (CONFIG_FILE, HUB_ID, WEIGHTS_FILE, architecture_config, load_state,
+                                        read_flow_config, read_weights, resolve_source, weights_file)
 from audiorole.utils.atomic import atomic_path, write_text
 from audiorole.utils.weights import user_pinned
 
@@ -32,13 +32,19 @@ class FlowDecoder(MaskedDiffWithXvec):
     ``source``: a decoder folder or hub id to start from; its ``config.yaml`` fixes the
     architecture (the weights must fit it) and its ``flow.pt`` is loaded strictly. ``sha256``:
     the pin of that ``flow.pt`` (a different file is refused; with none its digest is logged).
+    ``architecture``: a decoder folder or hub id whose ``config.yaml`` fixes the architecture while the
+    weights start random (training from scratch in the public decoder's shape; only that file is fetched).
     ``mel_init_level`` (from scratch only): start the layers that emit mel-scale values (mu and the
     velocity) at this log-mel level instead of 0. Log-mel sits around -5.5, and a short run (the
     demo's ~30 steps) would otherwise spend itself moving biases there.
     """
 
-    def __init__(self, source: str | Path | None = None, sha256: str | None = None, **config):
-        config = {k: v for k, v in merged_config(config).items() if k not in ("_target_", "source", "sha256")}
+    def __init__(self, source: str | Path | None = None, sha256: str | None = None,
+                 architecture: str | Path | None = None, **config):
+        config = {k: v for k, v in merged_config(config).items()
+                  if k not in ("_target_", "source", "sha256", "architecture")}
+        if architecture and not source:  # a source's own config.yaml fixes the shapes
+            config = merged_config(merge_config(config, architecture_config(architecture)))
         weights = None
         if source:
             folder = resolve_source(source)
@@ -62,7 +68,7 @@ class FlowDecoder(MaskedDiffWithXvec):
     @classmethod
     def from_config(cls, config) -> "FlowDecoder":
         """A randomly initialised decoder of a config's architecture (plain or OmegaConf; ``_target_`` and
-        ``source`` ignored: the architecture is the config's own)."""
+        ``source`` ignored: the architecture is the config's own, or its ``architecture`` folder's)."""
         return cls(**{k: v for k, v in merged_config(config).items() if k not in ("_target_", "source", "sha256")})
 
     @classmethod

@@ -31,6 +31,15 @@ def resolve_source(source: str | Path) -> Path:
                         allow_patterns=[(CONFIG_FILE, WEIGHTS_FILE)])
 
 
+def architecture_config(source: str | Path) -> dict:
+    """The ``flow:`` section of a decoder folder's or hub id's ``config.yaml``, fetching nothing else (no weights)."""
+    folder = local_or_hub(source, FlowLoadError, needs=CONFIG_FILE, example=HUB_ID, allow_patterns=[(CONFIG_FILE,)])
+    if not (folder / CONFIG_FILE).is_file():
+        raise FlowLoadError(f"{folder / CONFIG_FILE}: missing; model.decoder.architecture needs a decoder folder "
+                            f"with its {CONFIG_FILE} (e.g. {HUB_ID} as downloaded)")
+    return read_flow_config(folder)
+
+
 def read_flow_config(folder: Path) -> dict:
     """The ``flow:`` section of ``folder/config.yaml`` as plain data ({} when there is no config file)."""
     path = folder / CONFIG_FILE

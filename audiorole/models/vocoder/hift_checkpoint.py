@@ -24,6 +24,20 @@ from .public_checkpoint import has_weight_norm, to_old_names, to_parametrized_na
 WEIGHTS_FILE = "hift.pt"
 COMPONENT_KEYS = {"_target_", "_name_", "_apply_"}  # how the safe reader marks tagged nodes
 CONFIG_FILE = "config.yaml"
+
+
+def resolve_hift_path(path: str | Path) -> Path:
+    """A local ``hift.pt`` or decoder folder as is; a hub id (``THUDM/glm-4-voice-decoder``): its ``hift.pt`` and
+    ``config.yaml`` fetched (``HF_TOKEN`` from the environment)."""
+    from audiorole.utils.hub import local_or_hub, looks_local
+
+    text = str(path)
+    if Path(text).expanduser().exists() or looks_local(text):
+        return Path(text).expanduser()
+    return local_or_hub(text, ConfigError, needs=f"{WEIGHTS_FILE} (and {CONFIG_FILE})",
+                        example="THUDM/glm-4-voice-decoder", allow_patterns=[(WEIGHTS_FILE, CONFIG_FILE)])
+
+
 def is_hift_state(state: dict) -> bool:
     return "m_source.l_linear.weight" in state
 
@@ -104,9 +118,18 @@ def config_from_folder(folder: Path) -> HiFTConfig:
     return HiFTConfig.from_dict(kwargs)
 
 
+def authors_layout(config: HiFTConfig) -> dict:
+    """A HiFT config as the ``hift:`` entry of the authors' ``config.yaml`` (what ``config_from_folder`` reads back)."""
+    from audiorole.models.hyperpyyaml import Tagged
+
+    kwargs = config.to_dict()
+    predictor = Tagged("!new:cosyvoice.hifigan.f0_predictor.ConvRNNF0Predictor", kwargs.pop("f0_predictor"))
+    return Tagged("!new:cosyvoice.hifigan.generator.HiFTGenerator", {**kwargs, "f0_predictor": predictor})
+
+
 def load_hift(path: str | Path, config: HiFTConfig | dict | str | None = None) -> HiFTGenerator:
-    """A HiFT from a decoder folder (``hift.pt`` + optional ``config.yaml``) or a ``hift.pt`` path."""
-    path = Path(path)
+    """A HiFT from a decoder folder (``hift.pt`` + optional ``config.yaml``), a ``hift.pt`` path or a hub id."""
+    path = resolve_hift_path(path)
     weights = path / WEIGHTS_FILE if path.is_dir() else path
     cfg = resolve_hift_config(config) if config is not None else config_from_folder(weights.parent)
     return load_hift_state(HiFTGenerator(cfg), read_hift_state(weights), weights)

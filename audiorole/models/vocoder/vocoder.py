@@ -17,11 +17,12 @@ import torch
 
 from audiorole.errors import ConfigError
 from audiorole.utils.atomic import atomic_path, write_json
+from audiorole.utils.hub import looks_local
 from audiorole.utils.weights import user_pinned
 
 from .generator import Generator, GeneratorConfig, resolve_config
 from .hift import HiFTConfig, HiFTGenerator, resolve_hift_config
-from .hift_checkpoint import is_hift_state, load_hift, load_hift_state, read_hift_state
+from .hift_checkpoint import is_hift_state, load_hift, load_hift_state, read_hift_state, resolve_hift_path
 from .mel import MelConfig
 from .public_checkpoint import (
     has_weight_norm,
@@ -109,7 +110,7 @@ class Vocoder(torch.nn.Module):
         if init_from is not None:
             if family != "hift":
                 raise ConfigError(f"init_from={init_from}: starting from public weights is supported for HiFT only")
-            path = Path(init_from)
+            path = resolve_hift_path(init_from)
             weights = path / "hift.pt" if path.is_dir() else path
             load_hift_state(generator, read_hift_state(weights), weights)
         mel_cfg = MelConfig(**mel) if isinstance(mel, dict) else mel
@@ -187,9 +188,9 @@ class Vocoder(torch.nn.Module):
         path = Path(path)
         if (path / CONFIG_FILE).is_file():
             return cls.load(path, map_location=map_location).for_inference()
-        if not path.exists():
+        if not path.exists() and looks_local(str(path)):
             raise ConfigError(f"{path}: no such vocoder; give a vocoder artifact folder, a GLM-4-Voice decoder "
-                              f"folder (hift.pt) or a HiFi-GAN generator file")
+                              f"folder (hift.pt) or its hub id, or a HiFi-GAN generator file")
         return cls.load_pretrained(path).to(map_location)
 
     @classmethod
@@ -200,14 +201,15 @@ class Vocoder(torch.nn.Module):
         """Load a public checkpoint: GLM-4-Voice's HiFT or a HiFi-GAN generator.
 
         HiFT: a decoder folder holding ``hift.pt`` (shape from its ``config.yaml``,
-        read without running it, else the published defaults) or the ``hift.pt``
-        itself; its mel is the acoustic stage's. HiFi-GAN: ``{"generator":
+        read without running it, else the published defaults), its hub id, or the
+        ``hift.pt`` itself; its mel is the acoustic stage's. HiFi-GAN: ``{"generator":
         state_dict}``, shape from ``config``, else ``config.json`` beside the
         checkpoint, else the tensor shapes; a ``config.json`` whose mel settings
         differ from ours is honoured (and warned about). ``sha256``: the pin of the weight file
         (``hift.pt`` or the generator file; a different file is refused, with none its digest is logged).
         """
-        weights = Path(path) / "hift.pt" if Path(path).is_dir() else Path(path)
+        path = resolve_hift_path(path)  # a hub id: its hift.pt
+        weights = path / "hift.pt" if path.is_dir() else path
         if weights.is_file():
             user_pinned(weights, sha256, "model.vocoder.sha256")
         if _is_hift(Path(path)):
