@@ -4,7 +4,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from audiorole.errors import AudioroleError
 from audiorole.tokenizers import GLM4VoiceTokenizer, TokenizerError, TokenizerInputError, build_tiny_glm4voice_checkpoint
 from audiorole.tokenizers.tiny_checkpoint import synthetic_audio
 
-ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
 
 
@@ -198,11 +196,10 @@ def test_bad_arguments():
         GLM4VoiceTokenizer("/nonexistent", dtype="int8")
 
 
-def test_hydra_config_instantiates(ckpt):
+def test_hydra_config_instantiates(ckpt, make_cfg):
     from hydra.utils import instantiate
-    from omegaconf import OmegaConf
 
-    cfg = OmegaConf.load(ROOT / "conf" / "tokenizer" / "glm4voice.yaml")
-    assert cfg.source == "THUDM/glm-4-voice-tokenizer"
+    cfg = make_cfg(["tokenizer=glm4voice"]).tokenizer
+    assert cfg.source == "THUDM/glm-4-voice-tokenizer"  # paths.glm4voice: the hub unless a local copy is given
     tok = instantiate(cfg, source=str(ckpt))
     assert isinstance(tok, GLM4VoiceTokenizer) and tok.frame_rate == 12.5
