@@ -31,6 +31,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_net)
 
 
+def bench_script(name: str):
+    """``bench/<name>.py`` as a module (bench/ is not a package); registered in sys.modules, where dataclasses look."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def compose_config(config_name: str, overrides: list[str], out_dir: Path) -> DictConfig:
     """Compose like ``@hydra.main`` does, with outputs and data under ``out_dir``."""
     GlobalHydra.instance().clear()
@@ -92,3 +104,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_hub(tmp_path_factory):
+    """Tiny random checkpoints in every public GLM-4-Voice layout (audiorole.models.tiny_hub), written once."""
+    from audiorole.models.tiny_hub import write_tiny_hub
+
+    hub = tmp_path_factory.mktemp("tiny_hub")
+    write_tiny_hub(hub)
+    return hub

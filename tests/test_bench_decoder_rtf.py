@@ -1,20 +1,16 @@
 """bench/decoder_rtf.py's side-by-side flow rows: what happens without the authors' code."""
 
-import importlib.util
 import math
 from argparse import Namespace
 
 import pytest
 
-from conftest import ROOT
+from conftest import bench_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("decoder_rtf", ROOT / "bench" / "decoder_rtf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("decoder_rtf")
 
 
 def test_a_folder_that_is_not_a_checkout_fails_in_one_line(bench, tmp_path):

@@ -1,20 +1,13 @@
 """The semantic-stage memory plan: real GLM-4-Voice-9B shapes on the meta device, peft's counts, sane orderings."""
 
-import importlib.util
-import sys
-
 import pytest
 
-from conftest import ROOT
+from conftest import bench_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("semantic_memory", ROOT / "bench" / "semantic_memory.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("semantic_memory")
 
 
 @pytest.fixture(scope="module")
