@@ -14,8 +14,9 @@ from audiorole.errors import ConfigError
 from audiorole.utils.task import check_required
 from conftest import CONF_DIR, ROOT
 
-# The paper's analyses are sweeps; base_decoder is one run (a recipe, tested in test_base_decoder.py).
-SINGLE_RUNS = {"base_decoder"}
+# The paper's analyses are sweeps; base_decoder and paper are one run each (recipes, tested in
+# test_base_decoder.py and test_paper_preset.py).
+SINGLE_RUNS = {"base_decoder", "paper"}
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml") if p.stem not in SINGLE_RUNS)
 SEARCHES = sorted(p.stem for p in (CONF_DIR / "hparams_search").glob("*.yaml"))
 LAUNCHERS = sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
