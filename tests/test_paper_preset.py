@@ -42,6 +42,13 @@ def test_the_readme_line_selects_every_part_with_nothing_missing(make_cfg, stage
         assert (model["n_steps"], model["optimizer"]["lr"], model["scheduler"]["warmup_steps"]) == (10, 1e-3, 2500)
 
 
+def test_the_preset_alone_composes_with_nothing_missing(make_cfg):
+    # python train.py experiment=paper --cfg job: the defaults (stage, character, data) fill in the rest.
+    cfg = resolved(make_cfg(["experiment=paper"]))
+    assert cfg["task_name"] == "paper" and cfg["stage_name"] == "acoustic"
+    assert cfg["model"]["decoder"]["architecture"] == "THUDM/glm-4-voice-decoder"
+
+
 def test_evaluate_scores_the_public_decoder_with_its_own_vocoder(make_cfg):
     cfg = resolved(make_cfg([*PAPER, "systems=[ground_truth,untrained,decoder,glm4voice_decoder]", "decoder=/d"],
                             config_name="evaluate"))

@@ -29,6 +29,7 @@ OTHER_ENTRY_POINTS = {
     "audiorole.reply": "tests/test_semantic_reply.py",
     "audiorole.eval.replies": "tests/test_eval_lm_systems.py::test_trained_and_untrained_lm_answer_and_compare_paired",
     "audiorole.models.lm.convert": "tests/test_lm_convert.py",
+    "audiorole.models.tiny_hub": "tests/test_tiny_hub.py::test_the_command_line_writes_the_three_folders",
     "audiorole.report": "tests/test_report.py",
     "audiorole.prep.merge": "tests/test_prep_merge.py::test_shards_then_merge",
     "audiorole.prep.truth_eval": "tests/test_prep_demo.py::test_demo_meets_the_quality_targets",

@@ -5,9 +5,9 @@ import torch
 from audiorole.models.tiny_hub import DECODER, LM, TOKENIZER, main
 
 
-def test_each_folder_loads_through_the_public_loaders_with_one_codebook(tiny_hub):
+def test_tokenizer_and_decoder_folders_load_through_the_public_loaders_with_one_codebook(tiny_hub):
+    # The LM folder loads in test_paper_preset.py (the semantic stage, its <|audio_k|> rows against these codes).
     from audiorole.models.flow.decoder import FlowDecoder
-    from audiorole.models.lm.load import audio_token_offset, load_glm4voice
     from audiorole.models.vocoder import Vocoder
     from audiorole.models.vocoder.hift import HIFT_PRESETS
     from audiorole.models.vocoder.hift_checkpoint import config_from_folder
@@ -15,12 +15,8 @@ def test_each_folder_loads_through_the_public_loaders_with_one_codebook(tiny_hub
     from audiorole.tokenizers.tiny_checkpoint import synthetic_audio
 
     tokenizer = GLM4VoiceTokenizer(tiny_hub / TOKENIZER)
-    codes = tokenizer.encode(synthetic_audio(2.0, seed=3))
-    assert len(codes) == 25 and len(set(codes.tolist())) > 1
-    model, lm_tokenizer = load_glm4voice(tiny_hub / LM)
-    offset = audio_token_offset(lm_tokenizer)
-    assert lm_tokenizer.convert_tokens_to_ids(f"<|audio_{tokenizer.codebook_size - 1}|>") == offset + 63
-    assert model.config.vocab_size > offset + 63
+    codes = tokenizer.encode(synthetic_audio(1.0, seed=3))
+    assert len(codes) == 13 and len(set(codes.tolist())) > 1
     flow = FlowDecoder.load(tiny_hub / DECODER)  # strict: config.yaml's flow: entry fits flow.pt
     assert flow.vocab_size == tokenizer.codebook_size == 64
     assert config_from_folder(tiny_hub / DECODER) == HIFT_PRESETS["tiny"]  # the hift: entry reads back
