@@ -216,13 +216,10 @@ def test_a_hub_id_that_cannot_be_fetched_is_a_one_line_error_without_the_token(m
     assert "\n" not in str(err.value) and "hf_not_a_real_token" not in str(err.value)
 
 
-def test_the_model_config_builds_the_loader(tiny):
+def test_the_model_config_builds_the_loader(tiny, make_cfg):
     from hydra.utils import instantiate
-    from omegaconf import OmegaConf
 
-    from conftest import CONF_DIR
-
-    cfg = OmegaConf.load(CONF_DIR / "model" / "lm" / "glm4voice.yaml")
+    cfg = make_cfg(["stage=semantic", "model=semantic_glm4voice"]).model.lm
     assert cfg.path == "THUDM/glm-4-voice-9b"
     model, tokenizer = instantiate(cfg, path=str(tiny))()  # a partial, called by the module
     assert type(model).__name__ == "GlmForCausalLM" and next(model.parameters()).dtype == torch.bfloat16
