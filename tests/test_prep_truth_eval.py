@@ -66,8 +66,16 @@ def test_scores_over_the_truth_by_subtitle_regime(dataset):
     # ep1: 13 reference words, "not" deleted, "thank you" inserted; ep2 exact.
     assert named["wer_all"] == pytest.approx(3 / 13) and none["wer_all"] == 0.0
     assert every["wer_all"] == pytest.approx(3 / 21) and every["wer_kept"] == 0.0
-    assert report["per_character"]["ann"] == {"truth_turns": 3, "attributed": 3, "attributed_right": 2, "kept": 1, "kept_right": 1}
+    ann = report["per_character"]["ann"]
+    assert {k: v for k, v in ann.items() if k != "turn_fates"} == {
+        "truth_turns": 3, "attributed": 3, "attributed_right": 2, "kept": 1, "kept_right": 1}
     assert report["subtitle_filter_dropped"] == 0
+    # Where each cast turn went: bob's 5-9 sits in his own cluster named ann; ann's 10-14 in her cluster, unnamed.
+    fates = every["turn_fates"]
+    assert fates["fates"] == {"kept": 2, "misnamed": 1, "unnamed": 1, "dropped:too_short": 1}
+    assert (fates["after_diarization"], fates["after_attribution"], fates["kept"]) == (1.0, 3 / 5, every["recall_kept"])
+    assert ann["turn_fates"]["fates"] == {"kept": 1, "unnamed": 1, "dropped:too_short": 1}
+    assert report["per_episode"]["ep2"]["recall_kept"] == 1 / 2
 
 
 def test_a_truth_folder_in_another_layout_is_a_one_line_error(dataset, tmp_path, capsys):

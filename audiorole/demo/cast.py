@@ -22,6 +22,11 @@ class Character:
     pan: float = 0.0  # -1 left .. +1 right, only audible in stereo episodes
     is_cast: bool = True  # extras are not in the registry
     gain_db: float = 0.0  # small per-voice loudness offset, like real mics
+    style: str = ""  # whose line writer (script_writer.LINE_WRITERS) speaks for them; "" = their own slug
+
+    @property
+    def writer(self) -> str:
+        return self.style or self.slug
 
 
 # Three natural Kokoro-82M voices that differ in sex, accent and pace

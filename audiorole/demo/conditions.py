@@ -12,7 +12,9 @@ with the same seed. Everything is synthesised here, nothing is fetched:
   ``music``    chords, a bass line, a plucked melody and a drum kit at 96-128 bpm;
   ``applause`` bursts of clapping and of laughter (voiced "ha" pulses from
                several people) with a murmur between them, as a sitcom audience;
-  ``street``   traffic rumble, passing cars and an occasional horn.
+  ``street``   traffic rumble, passing cars and an occasional horn;
+  ``wind``     low-frequency brown and pink noise in slow gusts, as wind on a
+               location microphone (most of its energy below ~500 Hz).
 
 SNR is speech power over its active samples against the noise track's power
 over the whole episode, the definition the mixer reports; for bursty noise
@@ -28,7 +30,7 @@ import numpy as np
 
 from .chords import chords
 
-NOISE_TYPES = ("babble", "music", "applause", "street")
+NOISE_TYPES = ("babble", "music", "applause", "street", "wind")
 # Direct-path energy over the reverberant tail's: about a talker a couple of
 # metres away in a living-room-sized set (0 dB is the critical distance).
 DIRECT_TO_REVERB_DB = 3.0
@@ -105,7 +107,7 @@ def reverberate(clip: np.ndarray, ir: np.ndarray) -> np.ndarray:
 def noise_track(kind: str, n: int, sr: int, rng: random.Random) -> np.ndarray:
     """Mono noise of ``n`` samples with unit RMS."""
     np_rng = np.random.default_rng(rng.randrange(2**32))
-    make = {"babble": _babble, "music": _music, "applause": _applause, "street": _street}[kind]
+    make = {"babble": _babble, "music": _music, "applause": _applause, "street": _street, "wind": _wind}[kind]
     x = make(n, sr, rng, np_rng)
     return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
 
@@ -205,6 +207,23 @@ def _street(n, sr, rng, np_rng):
         th = np.arange(min(m, n - i)) / sr
         out[i: i + len(th)] += 0.8 * np.tanh(3 * (np.sin(2 * np.pi * 420 * th) + np.sin(2 * np.pi * 500 * th)))
     return out
+
+
+def _wind(n, sr, rng, np_rng):
+    from scipy.signal import butter, sosfilt
+
+    white = np_rng.standard_normal(n)
+    brown = np.cumsum(white)
+    brown = sosfilt(butter(1, 20, btype="high", fs=sr, output="sos"), brown)  # no DC drift
+    pink = sosfilt(butter(1, [60, 600], btype="band", fs=sr, output="sos"), white)
+    body = brown / (np.sqrt(np.mean(brown**2)) + 1e-12) + 0.5 * pink / (np.sqrt(np.mean(pink**2)) + 1e-12)
+    # Gusts: a slowly varying level (a few seconds per gust), from a low-passed random walk.
+    hop = sr // 10
+    steps = np_rng.standard_normal(n // hop + 2)
+    level = np.convolve(steps, np.ones(30) / 30, mode="same")
+    level = np.exp(rng.uniform(0.8, 1.3) * level / (np.std(level) + 1e-12))
+    gusts = np.interp(np.arange(n) / hop, np.arange(len(level)), level)
+    return body * gusts
 
 
 def noise_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:

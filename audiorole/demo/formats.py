@@ -49,11 +49,11 @@ def _srt_time(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
 
-def write_srt(utts: list[Utterance], path: Path, with_names: bool) -> None:
+def write_srt(utts: list[Utterance], path: Path, with_names: bool, people: dict = EVERYONE) -> None:
     """One cue per utterance at its true time; text wrapped like broadcast subs."""
     cues = []
     for k, u in enumerate(sorted(utts, key=lambda u: u.start), start=1):
-        text = f"{EVERYONE[u.speaker].subtitle_names[0]}: {u.text}" if with_names else u.text
+        text = f"{people[u.speaker].subtitle_names[0]}: {u.text}" if with_names else u.text
         body = "\n".join(textwrap.wrap(text, width=42))
         cues.append(f"{k}\n{_srt_time(u.start)} --> {_srt_time(u.end)}\n{body}\n")
     path.write_text("\n".join(cues), encoding="utf-8")
@@ -73,9 +73,9 @@ def write_script(utts: list[Utterance], path: Path) -> None:
             f.write(json.dumps(asdict(u), ensure_ascii=False) + "\n")
 
 
-def write_registry(path: Path) -> None:
+def write_registry(path: Path, cast=CAST, title: str = SERIES_TITLE) -> None:
     registry = {
-        "series": SERIES_TITLE,
+        "series": title,
         "language": LANGUAGE,
         "characters": {
             c.slug: {
@@ -83,7 +83,7 @@ def write_registry(path: Path) -> None:
                 "subtitle_names": list(c.subtitle_names),
                 "persona": c.persona,
             }
-            for c in CAST
+            for c in cast
         },
     }
     header = "# Character registry of the demo series (written by audiorole.demo.make_demo).\n"

@@ -105,8 +105,28 @@ def voices_dir() -> Path:
     return out
 
 
+def blend_parts(voice: str) -> list[tuple[str, float]]:
+    """``"af_bella"`` -> [("af_bella", 1.0)]; a blend ``"af_bella:0.6+bf_lily:0.4"`` -> its voices and weights
+    (normalised to sum to one): style vectors mix linearly into a new, in-between voice."""
+    parts = []
+    for piece in voice.split("+"):
+        name, _, weight = piece.partition(":")
+        parts.append((name.strip(), float(weight) if weight else 1.0))
+    total = sum(w for _, w in parts)
+    if total <= 0:
+        raise ValueError(f"Kokoro blend '{voice}' needs positive weights")
+    return [(name, w / total) for name, w in parts]
+
+
 @lru_cache(maxsize=None)
 def style_table(voice: str) -> np.ndarray:
+    parts = blend_parts(voice)
+    if len(parts) > 1:
+        return sum(w * _pack(name) for name, w in parts).astype(np.float32)
+    return _pack(parts[0][0])
+
+
+def _pack(voice: str) -> np.ndarray:
     path = voices_dir() / f"{voice}.bin"
     if not path.is_file():
         known = sorted(p.stem for p in path.parent.glob("*.bin"))
@@ -149,14 +169,15 @@ def _session(threads: int):
 def synthesize(text: str, voice: str, speed: float = 1.0, threads: int | None = None) -> tuple[np.ndarray, int]:
     """Speak ``text`` with a Kokoro voice (``af_heart``, ``bm_george``...); deterministic."""
     table = vocab()
-    phonemes = phonemize(text, british=voice.startswith("b"))
+    phonemes = phonemize(text, british=voice.startswith("b"))  # a blend speaks with its first voice's accent
     tokens = [table[c] for c in phonemes if c in table][:MAX_TOKENS]
     if not tokens:
         raise ValueError(f"nothing speakable in {text!r}")
     styles = style_table(voice)
     # The voice pack holds one style vector per input length.
     style = styles[min(len(tokens), len(styles) - 1)][None]
-    session = _session(threads or max(1, os.cpu_count() or 1))
+    # AUDIOROLE_KOKORO_THREADS: fewer threads than cores when several generators share a machine.
+    session = _session(threads or int(os.environ.get("AUDIOROLE_KOKORO_THREADS", 0)) or max(1, os.cpu_count() or 1))
     audio = session.run(None, {
         "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
         "style": style.astype(np.float32),

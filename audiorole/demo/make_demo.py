@@ -82,17 +82,19 @@ def _speak(spec: dict, text: str, sr: int):
     return _SPOKEN[key]
 
 
-def write_enrollment(root: Path, rng: random.Random, used_lines: set[str]) -> None:
-    """Clean 16 kHz clips per cast member, with sentences unseen in the episodes."""
-    for character in CAST:
+def write_enrollment(root: Path, rng: random.Random, used_lines: set[str], cast=CAST, speak=None) -> None:
+    """Clean 16 kHz clips per cast member, with sentences unseen in the episodes
+    (``speak(spec, text, sr)`` synthesises; default: remembered in this process)."""
+    speak = speak or _speak
+    for character in cast:
         folder = root / character.slug
         folder.mkdir(parents=True, exist_ok=True)
         kept = 0
         for _ in range(200):
-            text = fresh_line(character.slug, rng, used_lines)
+            text = fresh_line(character.slug, rng, used_lines, style=character.writer)
             if not ENROLL_SECONDS[0] * CHARS_PER_SECOND[0] <= len(text) <= ENROLL_SECONDS[1] * CHARS_PER_SECOND[1]:
                 continue
-            audio = _speak(character.voice, text, ENROLL_SR)
+            audio = speak(character.voice, text, ENROLL_SR)
             if ENROLL_SECONDS[0] <= len(audio) / ENROLL_SR <= ENROLL_SECONDS[1]:
                 kept += 1
                 # Keep peaks below full scale (PCM_16 would clip).

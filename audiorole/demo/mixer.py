@@ -56,9 +56,11 @@ class EpisodeMix:
 
 
 def mix_episode(episode: str, scenes: list[Scene], clips: list[list[np.ndarray]], sr: int, rng: random.Random,
-                condition: Condition = Condition(), condition_rng: random.Random | None = None) -> EpisodeMix:
+                condition: Condition = Condition(), condition_rng: random.Random | None = None,
+                people: dict = EVERYONE) -> EpisodeMix:
     """The episode's audio; ``condition`` (drawn from ``condition_rng``) adds reverb and noise
-    without touching what ``rng`` decides, so the truth is the clean series'."""
+    without touching what ``rng`` decides, so the truth is the clean series'. ``people``: slug ->
+    ``Character`` (pan, gain) of everyone who speaks."""
     utts, spans = place_turns(episode, scenes, clips, sr, rng)
     n = int(round((utts[-1].end + TAIL_S) * sr)) if utts else int(TAIL_S * sr)
     speech = np.zeros((n, 2), dtype=np.float32)
@@ -66,7 +68,7 @@ def mix_episode(episode: str, scenes: list[Scene], clips: list[list[np.ndarray]]
     condition_rng = condition_rng or random.Random(f"{episode}:condition")
     rooms = {}  # one impulse response per speaker: each stands somewhere else in the room
     for utt, clip in zip(utts, flat_clips):
-        who = EVERYONE[utt.speaker]
+        who = people[utt.speaker]
         clip = clip * 10 ** (who.gain_db / 20)
         if condition.rt60:
             if utt.speaker not in rooms:

@@ -125,10 +125,16 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
+def split_overrides(argv: list[str] | None) -> tuple[list[str], list[str]]:
+    """(own arguments, hydra overrides after ``--``) of a sweep command line."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    overrides = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[: argv.index("--")] if "--" in argv else argv
+    if "--" not in argv:
+        return argv, []
+    return argv[: argv.index("--")], argv[argv.index("--") + 1:]
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv, overrides = split_overrides(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, required=True, help="folder for variants and prepared datasets")
     parser.add_argument("--out", type=Path, help="write the Markdown table here (default: print it)")

@@ -200,41 +200,45 @@ class Scene:
     turns: list[Turn] = field(default_factory=list)
 
 
-def fresh_line(speaker: str, rng: random.Random, used: set[str], tries: int = 50) -> str:
-    """A line not used before in the series (falls back to a repeat if unlucky)."""
-    line = LINE_WRITERS[speaker](rng)
+def fresh_line(speaker: str, rng: random.Random, used: set[str], tries: int = 50, style: str | None = None) -> str:
+    """A line not used before in the series (falls back to a repeat if unlucky), in the
+    style of ``style`` (a key of ``LINE_WRITERS``; default the speaker's own)."""
+    write = LINE_WRITERS[style or speaker]
+    line = write(rng)
     for _ in range(tries):
         if line not in used:
             break
-        line = LINE_WRITERS[speaker](rng)
+        line = write(rng)
     used.add(line)
     return line
 
 
-def write_episode(rng: random.Random, n_scenes: int, used: set[str], spoken: dict[str, int]) -> list[Scene]:
-    """Plan the scenes of one episode.
+def write_episode(rng: random.Random, n_scenes: int, used: set[str], spoken: dict[str, int],
+                  cast=CAST, extras=EXTRAS, scene_sizes: tuple[int, ...] = (2, 3, 3)) -> list[Scene]:
+    """Plan the scenes of one episode among ``cast`` (characters; extras drop by).
 
     ``spoken`` counts characters of text per speaker across the series so far
     (a cheap stand-in for seconds); the next speaker is drawn towards whoever
     has said least, which keeps speaking time balanced even though Mara's
-    lines are short and Otis's long.
+    lines are short and Otis's long. ``scene_sizes``: how many of the cast a
+    scene may hold, drawn uniformly (a larger cast wants larger scenes).
     """
-    cast = [c.slug for c in CAST]
-    extra = EXTRAS[0].slug
+    styles = {c.slug: c.writer for c in (*cast, *extras)}
+    slugs = [c.slug for c in cast]
     scenes = []
     for s in range(n_scenes):
-        present = rng.sample(cast, k=rng.choice([2, 3, 3]))
+        present = rng.sample(slugs, k=min(rng.choice(scene_sizes), len(slugs)))
         n_turns = rng.randint(6, 11)
         # An extra drops by in every third scene, for one or two lines.
-        extra_turns = set(rng.sample(range(1, n_turns), k=rng.randint(1, 2))) if s % 3 == 1 else set()
+        extra_turns = set(rng.sample(range(1, n_turns), k=rng.randint(1, 2))) if s % 3 == 1 and extras else set()
         scene = Scene(index=s)
         prev = None
         for t in range(n_turns):
             if t in extra_turns:
-                speaker = extra
+                speaker = extras[0].slug if len(extras) == 1 else rng.choice(extras).slug
             else:
                 speaker = _next_speaker(rng, [c for c in present if c != prev], spoken)
-            text = fresh_line(speaker, rng, used)
+            text = fresh_line(speaker, rng, used, style=styles[speaker])
             spoken[speaker] = spoken.get(speaker, 0) + len(text)
             scene.turns.append(Turn(speaker, text))
             prev = speaker

@@ -16,6 +16,15 @@ false alarm (background voices taken for the cast), missed speech, or confusion
 prints those rows beside the original's; ``--by-speaker`` adds, per hypothesis speaker, its
 seconds, the seconds outside every truth turn and the truth speakers it covers most, which
 shows whether false alarm is spread over the cast's clusters or gathered in a cluster of its own.
+
+``--set KEY=V1,V2`` compares settings of the diarizer's clustering and output stage
+(``OfflineDiarizer`` arguments such as ``threshold``, ``min_cluster_size``,
+``min_duration_off``) on the same segmentation and embeddings, computed once per
+episode and onset; ``--cache DIR`` keeps those features on disk between runs, so a
+sweep over a whole grid part costs the clustering alone. ``--out FILE`` writes every
+row as JSON lines; with more than one setting a summary per setting follows the
+rows (mean and worst DER, episodes over 15 %), and by SNR when the series belong to
+a grid part (``grid.jsonl`` beside them, ``python -m audiorole.demo.grid``).
 """
 
 from __future__ import annotations
@@ -50,6 +59,61 @@ def speaker_rows(reference, hypothesis) -> list[tuple[str, float, float, list[tu
     return rows
 
 
+def parse_settings(items: list[str]) -> list[dict]:
+    """``["threshold=0.7,0.8", "center=true"]`` -> every combination as keyword arguments."""
+    import itertools
+
+    import yaml
+
+    keys, values = [], []
+    for item in items:
+        key, _, text = item.partition("=")
+        if not key or not text:
+            raise SystemExit(f"--set {item!r}: write KEY=V1,V2 (e.g. threshold=0.7,0.8)")
+        keys.append(key)
+        values.append([yaml.safe_load(v) for v in text.split(",")])
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)] or [{}]
+
+
+def cached_features(diarizer, episode: Path, cache: Path | None, signal, tag: str):
+    """The diarizer's features of ``episode`` (``signal`` at 16 kHz), from ``cache`` when computed before."""
+    import pickle
+
+    from audiorole.prep.cache import digest, file_identity
+
+    if cache is None:
+        return diarizer.features(signal, 16000)
+    path = cache / f"{episode.stem}-{digest(file_identity(episode), diarizer.onset, diarizer.hop, tag)}.pkl"
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    from audiorole.utils.atomic import atomic_path
+
+    features = diarizer.features(signal, 16000)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(pickle.dumps(features))
+    return features
+
+
+def _label(onset: float, setting: dict) -> str:
+    return " ".join([f"{onset:g}", *(f"{k}={v}" for k, v in setting.items())])
+
+
+def summary(rows: list[dict], grid: dict[str, dict]) -> str:
+    """Per setting: mean and worst DER and episodes over 15 %, overall and by SNR where the grid says."""
+    from collections import defaultdict
+
+    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in rows:
+        snr = grid.get(r["episode"], {}).get("snr_db", "?")
+        groups[(r["setting"], "all")].append(r["der"])
+        groups[(r["setting"], "clean" if snr is None else f"{snr:g} dB" if snr != "?" else "?")].append(r["der"])
+    lines = ["| setting | SNR | episodes | DER mean % | DER max % | > 15 % |", "|---|---|---|---|---|---|"]
+    for (setting, snr), ders in groups.items():
+        lines.append(f"| {setting} | {snr} | {len(ders)} | {sum(ders) / len(ders):.1f} | {max(ders):.1f} | "
+                     f"{sum(d > 15 for d in ders)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("series", type=Path, nargs="+")
@@ -57,7 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--collar", type=float, default=0.25)
     parser.add_argument("--enhanced", action="store_true", help="also diarize each episode after DeepFilterNet3")
     parser.add_argument("--by-speaker", action="store_true", help="seconds outside truth speech per hypothesis speaker")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=V1,V2", help="diarizer settings to compare")
+    parser.add_argument("--cache", type=Path, help="keep segmentation and embeddings per episode here")
+    parser.add_argument("--out", type=Path, help="write every row as JSON lines here")
     args = parser.parse_args(argv)
+    settings = parse_settings(args.set)
+
+    import json
 
     from audiorole.audio.decode import load_audio
     from audiorole.diarization import OfflineDiarizer
@@ -70,27 +140,48 @@ def main(argv: list[str] | None = None) -> None:
         enhancer = DFN3Onnx()
     print("| series | audio | onset | episode | DER % | missed % | false alarm % | confusion % |\n"
           "|---|---|---|---|---|---|---|---|")
-    notes = []
+    notes, rows, grid = [], [], {}
+    for series in args.series:
+        grid_file = series.parent / "grid.jsonl"
+        if grid_file.is_file():
+            grid.update({r["episode"]: r for r in map(json.loads, grid_file.read_text().splitlines()) if r})
     for onset in args.onset:
         diarizer = OfflineDiarizer(onset=onset)
         for series in args.series:
             name = series.name if series.name != "series" else series.parent.name
             for episode in sorted((series / "episodes").iterdir()):
                 truth = series / "truth" / f"{episode.stem}.rttm"
-                if not truth.is_file():
+                if episode.name.startswith(".") or not truth.is_file():
                     continue
                 reference = read_rttm(truth)
                 wave = load_audio(episode, 16000)
-                versions = [("original", wave)] + ([("enhanced", enhancer(wave, 16000))] if enhancer else [])
+                versions = [("original", wave)] + ([("enhanced", None)] if enhancer else [])
                 for audio, signal in versions:
-                    hypothesis = diarizer(signal, 16000, reference.uri)
-                    cells = " | ".join(f"{v:.1f}" for v in episode_parts(reference, hypothesis, args.collar))
-                    print(f"| {name} | {audio} | {onset:g} | {episode.stem} | {cells} |", flush=True)
-                    if args.by_speaker:
-                        notes += [f"{name} {audio} onset {onset:g} {episode.stem} {label}: {total:.1f} s, "
-                                  f"{outside:.1f} s outside truth speech; covers "
-                                  + ", ".join(f"{who} {sec:.1f} s" for who, sec in covered[:3])
-                                  for label, total, outside, covered in speaker_rows(reference, hypothesis)]
+                    if signal is None:
+                        signal = enhancer(wave, 16000)
+                    features = cached_features(diarizer, episode, args.cache, signal, audio)
+                    for setting in settings:
+                        tuned = OfflineDiarizer(onset=onset, **setting)
+                        tuned._pipeline = diarizer.pipeline  # one model load; the settings apply in assemble
+                        hypothesis = tuned.assemble(features, reference.uri)
+                        parts = episode_parts(reference, hypothesis, args.collar)
+                        label = _label(onset, setting)
+                        rows.append({"series": name, "audio": audio, "setting": label, "episode": episode.stem,
+                                     "der": parts[0], "missed": parts[1], "false_alarm": parts[2], "confusion": parts[3],
+                                     "speakers": len(hypothesis.labels()), "truth_speakers": len(reference.labels())})
+                        cells = " | ".join(f"{v:.1f}" for v in parts)
+                        print(f"| {name} | {audio} | {label} | {episode.stem} | {cells} |", flush=True)
+                        if args.by_speaker:
+                            notes += [f"{name} {audio} onset {label} {episode.stem} {lab}: {total:.1f} s, "
+                                      f"{outside:.1f} s outside truth speech; covers "
+                                      + ", ".join(f"{who} {sec:.1f} s" for who, sec in covered[:3])
+                                      for lab, total, outside, covered in speaker_rows(reference, hypothesis)]
+    if args.out:
+        from audiorole.utils.atomic import write_jsonl
+
+        write_jsonl(args.out, rows)
+    if len(settings) > 1 or grid:
+        print("\n" + summary(rows, grid))
     if notes:
         print("\nper hypothesis speaker:\n" + "\n".join(notes))
 

@@ -16,6 +16,7 @@ pyannote then stitches the clustered chunks back into a timeline (its
 
 import logging
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class OfflineDiarizer:
         from pyannote.audio import Audio, Model
         from pyannote.audio.pipelines import SpeakerDiarization
 
-        from audiorole.diarization.pyannote_blocks import OwnAgglomerativeClustering, placeholder_plda
+        from audiorole.diarization.pyannote_blocks import placeholder_plda
         from audiorole.diarization.resemblyzer_adapter import ResemblyzerPyannoteEmbedding
 
         path = verified(package_file("whisperx", "assets", "pytorch_model.bin"), SEGMENTATION_SHA256, "whisperx")
@@ -106,20 +107,28 @@ class OfflineDiarizer:
         )
         pipeline._embedding = ResemblyzerPyannoteEmbedding(device=self.device)
         pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")
-        pipeline.klustering = "OwnAgglomerativeClustering"
-        pipeline.clustering = OwnAgglomerativeClustering(
-            threshold=self.threshold, min_cluster_size=self.min_cluster_size,
-            cannot_link_distance=self.cannot_link_distance,
-            constrained_assignment=self.constrained_assignment, center=self.center,
-        )
+        # Clustering is ours and runs in ``assemble``; the pipeline keeps the placeholder it was built with.
         pipeline._expects_num_speakers = False
         pipeline.instantiate({"segmentation": {"threshold": self.onset, "min_duration_off": self.min_duration_off}})
         pipeline.to(torch.device(self.device))
         return pipeline
 
-    def __call__(self, waveform: np.ndarray, sample_rate: int, uri: str):
-        from pyannote.core import Annotation
+    def clustering_block(self):
+        from audiorole.diarization.pyannote_blocks import OwnAgglomerativeClustering
 
+        return OwnAgglomerativeClustering(
+            threshold=self.threshold, min_cluster_size=self.min_cluster_size,
+            cannot_link_distance=self.cannot_link_distance,
+            constrained_assignment=self.constrained_assignment, center=self.center,
+        )
+
+    def __call__(self, waveform: np.ndarray, sample_rate: int, uri: str):
+        return self.assemble(self.features(waveform, sample_rate), uri)
+
+    def features(self, waveform: np.ndarray, sample_rate: int) -> "Features | None":
+        """The heavy part, computed once per episode: segmentation and chunk embeddings
+        (``None`` when the input is too short or silent). Everything after it
+        (``assemble``) is cheap, so clustering settings can be compared on cached features."""
         wave = np.asarray(waveform, dtype=np.float32)
         if wave.ndim == 2:  # (channels, samples) → mono
             wave = wave.mean(axis=0)
@@ -128,13 +137,50 @@ class OfflineDiarizer:
 
             wave = soxr.resample(wave, sample_rate, SAMPLE_RATE).astype(np.float32)
         if wave.size < self.min_input_seconds * SAMPLE_RATE or not np.any(wave):
-            return Annotation(uri=uri)
+            return None
         import torch
+        from pyannote.audio.utils.signal import binarize
 
-        file = {"waveform": torch.from_numpy(wave)[None], "sample_rate": SAMPLE_RATE, "uri": uri}
-        output = self.pipeline(file, num_speakers=self.num_speakers, min_speakers=self.min_speakers,
-                               max_speakers=self.max_speakers)
-        annotation = getattr(output, "speaker_diarization", output)
+        pipeline = self.pipeline
+        file = {"waveform": torch.from_numpy(wave)[None], "sample_rate": SAMPLE_RATE, "uri": "features"}
+        # The steps of pyannote's SpeakerDiarization.apply, split where its output is worth keeping.
+        segmentations = pipeline.get_segmentations(file)
+        binarized = binarize(segmentations, onset=self.onset, initial_state=False)
+        count = pipeline.speaker_count(binarized, pipeline._segmentation.model.receptive_field, warm_up=(0.0, 0.0))
+        if np.nanmax(count.data) == 0.0:
+            return None
+        embeddings = pipeline.get_embeddings(file, binarized, exclude_overlap=pipeline.embedding_exclude_overlap)
+        return Features(segmentations, binarized, count, embeddings)
+
+    def assemble(self, features: "Features | None", uri: str):
+        """Cluster the chunk embeddings and stitch the chunks into an annotation (labels ``SPK_00…``)."""
+        from pyannote.audio.pipelines.utils.diarization import set_num_speakers
+        from pyannote.core import Annotation
+
+        if features is None:
+            return Annotation(uri=uri)
+        pipeline = self.pipeline
+        num_speakers, min_speakers, max_speakers = set_num_speakers(
+            num_speakers=self.num_speakers, min_speakers=self.min_speakers, max_speakers=self.max_speakers)
+        hard_clusters, _, _ = self.clustering_block()(
+            embeddings=features.embeddings, segmentations=features.binarized, num_clusters=num_speakers,
+            min_clusters=min_speakers, max_clusters=max_speakers)
+        count = type(features.count)(np.minimum(features.count.data, max_speakers).astype(np.int8),
+                                     features.count.sliding_window)
+        hard_clusters = hard_clusters.copy()
+        hard_clusters[np.sum(features.binarized.data, axis=1) == 0] = -2  # inactive local speakers
+        discrete = pipeline.reconstruct(features.segmentations, hard_clusters, count)
+        annotation = pipeline.to_annotation(discrete, min_duration_on=0.0, min_duration_off=self.min_duration_off)
         annotation = drop_short_turns(annotation, self.min_segment_duration)
         annotation.uri = uri
         return relabel_by_first_turn(annotation)
+
+
+@dataclass
+class Features:
+    """What segmentation and embedding give for one episode (pyannote ``SlidingWindowFeature``s and an array)."""
+
+    segmentations: object  # (chunks, frames, local speakers) activations
+    binarized: object  # the same, thresholded at the onset
+    count: object  # (frames, 1) instantaneous speaker count
+    embeddings: np.ndarray  # (chunks, local speakers, dimension); NaN where a local speaker is too brief

@@ -4,6 +4,9 @@
   the share of asked items they are (``coverage``) and the interval of the mean.
 - ``paired_difference(a, b)``: ``mean(a - b)`` over the items both systems were scored on,
   with a paired interval (items resampled together), the test behind "A beats B".
+- ``bootstrap_ci(by_item)``: the mean of values that come in groups (the ratings of one
+  item, the turns of one episode), with the groups resampled whole: values of one group
+  are not independent, so resampling them one by one would give too narrow an interval.
 
 Intervals come from ``scipy.stats.bootstrap`` (percentile method, 2000 resamples, a fixed
 seed). The values are sorted first, so the interval depends on the set of scores and not on
@@ -67,3 +70,20 @@ def paired_difference(a, b, resamples: int = RESAMPLES, level: float = LEVEL, se
     a, b = a[order], b[order]
     low, high = _interval((a, b), _mean_difference, resamples, level, seed)
     return {"diff": float(np.mean(a - b)) if a.size else math.nan, "n": int(a.size), "ci_low": low, "ci_high": high}
+
+
+def bootstrap_ci(by_item: dict[str, list[float]], seed: int = SEED) -> tuple[float, float, float]:
+    """(mean of all values, 2.5 %, 97.5 %) with items resampled with replacement, each with all its values."""
+    groups = [np.asarray(v, dtype=float) for v in by_item.values() if len(v)]
+    if not groups:
+        return float("nan"), float("nan"), float("nan")
+    sums = np.array([g.sum() for g in groups])
+    counts = np.array([len(g) for g in groups])
+    mean = float(sums.sum() / counts.sum())
+    if len(groups) < 2:
+        return mean, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(groups), size=(RESAMPLES, len(groups)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    low, high = np.percentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    return mean, float(low), float(high)

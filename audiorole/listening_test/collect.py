@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from audiorole.errors import AudioroleError
+from audiorole.eval.uncertainty import bootstrap_ci
 from audiorole.listening_test.agreement import krippendorff_alpha
 
 log = logging.getLogger(__name__)
 JUDGE_METRIC = {"naturalness": "aq", "character": "cp", "voice": "ap"}
-RESAMPLES = 2000
 
 
 def read_answers(files: list[str | Path], key: dict) -> tuple[list[dict], list[str]]:
@@ -60,23 +60,6 @@ def _valid(kind: str, value) -> bool:
     if kind == "voice":
         return value in ("A", "B")
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
-
-
-def bootstrap_ci(by_item: dict[str, list[float]], seed: int = 0) -> tuple[float, float, float]:
-    """(mean of all values, 2.5 %, 97.5 %) with items resampled with replacement."""
-    groups = [np.asarray(v, dtype=float) for v in by_item.values() if len(v)]
-    if not groups:
-        return float("nan"), float("nan"), float("nan")
-    sums = np.array([g.sum() for g in groups])
-    counts = np.array([len(g) for g in groups])
-    mean = float(sums.sum() / counts.sum())
-    if len(groups) < 2:
-        return mean, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(groups), size=(RESAMPLES, len(groups)))
-    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return mean, float(low), float(high)
 
 
 def _interval(by_item: dict[str, list[float]]) -> dict:

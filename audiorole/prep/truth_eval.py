@@ -112,6 +112,7 @@ def evaluate_against_truth(prepared_dir: str | Path, truth_dir: str | Path, coll
         if hypothesis.is_file():
             der[ep] = diarization_error_rate(read_rttm(truth_dir / f"{ep}.rttm", ep), read_rttm(hypothesis, ep), collar=collar)
 
+    fates = _fates(episodes, kept, dropped, scripts, cast, prepared_dir, truth_dir)
     groups = {regime: [ep for ep in episodes if regimes[ep] == regime] for regime in REGIMES}
     groups = {"all": episodes, **{k: v for k, v in groups.items() if v}}
     report = {
@@ -119,8 +120,10 @@ def evaluate_against_truth(prepared_dir: str | Path, truth_dir: str | Path, coll
         "episodes": {ep: {"regime": regimes[ep], "der": der.get(ep)} for ep in episodes},
         "episodes_without_truth": without_truth,
         "subtitle_filter_dropped": sum(d["reason"] == "transcript_mismatch" for d in dropped),
-        "by_regime": {name: _scores(eps, kept, dropped, scripts, cast, der, prepared_dir) for name, eps in groups.items()},
-        "per_character": _per_character(episodes, kept, dropped, scripts, cast),
+        "by_regime": {name: _scores(eps, kept, dropped, scripts, cast, der, prepared_dir, fates)
+                      for name, eps in groups.items()},
+        "per_episode": {ep: _scores([ep], kept, dropped, scripts, cast, der, prepared_dir, fates) for ep in episodes},
+        "per_character": _per_character(episodes, kept, dropped, scripts, cast, fates),
     }
     if report["subtitle_filter_dropped"]:
         log.warning("%s: the subtitle transcript filter dropped %d replies, so kept-reply scores are partly true by "
@@ -138,7 +141,22 @@ def _cast(series_dir: Path, replies: list[dict]) -> set[str]:
     return {r["character"] for r in replies}
 
 
-def _scores(episodes: list[str], kept, dropped, scripts, cast, der, prepared_dir: Path) -> dict:
+def _fates(episodes, kept, dropped, scripts, cast, prepared_dir: Path, truth_dir: Path) -> dict[str, list]:
+    """episode -> [(cast truth utterance, fate)] (``turn_fates``), for episodes with a diarization and transcripts."""
+    from audiorole.diarization.rttm import read_rttm
+    from audiorole.prep.turn_fates import episode_fates
+
+    out = {}
+    for ep in episodes:
+        rttm, turns = prepared_dir / "rttm" / f"{ep}.rttm", prepared_dir / "transcripts" / f"{ep}.jsonl"
+        if rttm.is_file() and turns.is_file():
+            out[ep] = episode_fates(scripts[ep], read_jsonl(turns), [r for r in kept if r["episode"] == ep],
+                                    [r for r in dropped if r["episode"] == ep], cast,
+                                    read_rttm(rttm, ep), read_rttm(truth_dir / f"{ep}.rttm", ep))
+    return out
+
+
+def _scores(episodes: list[str], kept, dropped, scripts, cast, der, prepared_dir: Path, fates: dict | None = None) -> dict:
     eps = set(episodes)
     kept = [r for r in kept if r["episode"] in eps]
     attributed = kept + [r for r in dropped if r["episode"] in eps]
@@ -174,10 +192,25 @@ def _scores(episodes: list[str], kept, dropped, scripts, cast, der, prepared_dir
                        [" ".join(t["text"] for t in sorted(transcripts[ep], key=lambda t: t["start"])) for ep in whole])
         if whole else None,
         "wer_kept": wer(refs, hyps) if refs else None,
+        **(_fate_scores([f for ep in episodes for f in fates[ep]])
+           if fates is not None and all(ep in fates for ep in episodes) else {}),
     }
 
 
-def _per_character(episodes, kept, dropped, scripts, cast) -> dict:
+def _fate_scores(fates: list) -> dict:
+    """Where the cast's turns went (``turn_fates``), and [kept, turns] per character."""
+    from audiorole.prep.turn_fates import summarize
+
+    by_character: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for utt, fate in fates:
+        by_character[utt["speaker"]][0] += fate == "kept"
+        by_character[utt["speaker"]][1] += 1
+    return {"turn_fates": summarize(fates), "recall_by_character": dict(sorted(by_character.items()))}
+
+
+def _per_character(episodes, kept, dropped, scripts, cast, fates: dict | None = None) -> dict:
+    from audiorole.prep.turn_fates import summarize
+
     kept_ids, out = {r["id"] for r in kept}, {}
     for name in sorted(cast):
         mine = [r for r in kept + dropped if r["character"] == name and r["episode"] in scripts]
@@ -189,6 +222,8 @@ def _per_character(episodes, kept, dropped, scripts, cast) -> dict:
             "kept": sum(r["id"] in kept_ids for r in mine),
             "kept_right": sum(r["id"] in kept_ids for r in right),
         }
+        if fates:
+            out[name]["turn_fates"] = summarize([f for ep in fates for f in fates[ep] if f[0]["speaker"] == name])
     return out
 
 

@@ -1,0 +1,183 @@
+"""The condition grid: series in many recording conditions, each with its ground truth.
+
+    python -m audiorole.demo.grid --part dev --out /data/grid           # short and long episodes
+    python -m audiorole.demo.grid --part test --out /data/grid --only short
+
+What a TV soundtrack does to speech, as a grid (``conf/grid/tv.yaml``): noise
+types (babble, music, applause/laughter, wind, street) at several SNRs, each
+with no room, a small room and a large one (RT60), plus reverb alone and the
+clean mix (the demo's 20-25 dB scene beds). Each part of the grid is a few
+*voice sets* (a cast and extras with voices from one engine: the demo's own,
+Kokoro voices and blends, espeak-ng), and one long episode with a TV-sized
+cast. ``dev`` and ``test`` have different voices, names and scripts: defaults
+are chosen on ``dev`` only, and ``test`` is what the figures report.
+
+Speech is spoken once per line (``ClipCache`` under ``<out>/clips``) and each
+script is timed once; a condition only changes the mix, so every condition of
+a script shares its truth. Clean runs on every script; each noisy condition
+runs on one script of the part, dealt round robin, so the grid costs one short
+episode per condition. Written, per part::
+
+    <out>/<part>/<voice set>/   a series folder: characters.yaml, characters/, episodes/<script>_<condition>.*,
+                                subtitles/, truth/<episode>.rttm|.script.jsonl|.json
+    <out>/<part>/long/          the long episode(s), same layout
+    <out>/<part>/grid.jsonl     one row per episode: voice set, script, condition, subtitles, seconds
+
+A rerun skips every episode whose audio and truth are already there for the
+same settings (``truth/<episode>.json``), so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+
+from audiorole.utils.atomic import atomic_path, write_jsonl, write_text
+
+from .clip_cache import ClipCache
+from .conditions import Condition
+from .formats import encode_audio, write_registry, write_rttm, write_script, write_srt
+from .make_demo import SUBTITLE_REGIMES, write_enrollment
+from .mixer import mix_episode
+from .script_writer import write_episode
+from .voice_sets import make_cast
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "grid" / "tv.yaml"
+PARTS = ("dev", "test")
+LONG = "long"
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def noisy_conditions(cfg: dict) -> list[Condition]:
+    """Reverb alone, then every noise x SNR x RT60 of the grid."""
+    rooms = [rt for rt in cfg["rt60"] if rt]
+    return [Condition(rt60=rt) for rt in rooms] + [
+        Condition(noise, float(snr), rt or None) for noise in cfg["noises"] for snr in cfg["snr_db"] for rt in cfg["rt60"]]
+
+
+def deal(conditions: list[Condition], scripts: list[tuple[str, int]], seed: int) -> dict[tuple[str, int], list[Condition]]:
+    """Every script gets clean; the noisy conditions, shuffled, go round robin over the scripts."""
+    shuffled = list(conditions)
+    random.Random(f"{seed}:deal").shuffle(shuffled)
+    out = {s: [Condition()] for s in scripts}
+    for k, condition in enumerate(shuffled):
+        out[scripts[k % len(scripts)]].append(condition)
+    return out
+
+
+def episode_id(script: str, condition: Condition) -> str:
+    return f"{script}_{condition.label}"
+
+
+class SeriesWriter:
+    """One series folder of a part: cast, scripts, enrollment, and episodes per condition."""
+
+    def __init__(self, folder: Path, name: str, spec: dict, seed: int, names: list[str], sr: int, speak: ClipCache):
+        self.folder, self.name, self.spec, self.seed, self.sr, self.speak = folder, name, spec, seed, sr, speak
+        self.cast, self.extras = make_cast(spec, random.Random(f"{seed}:{name}:cast"), names)
+        self.people = {c.slug: c for c in (*self.cast, *self.extras)}
+        self.used: set[str] = set()
+        for sub in ("episodes", "subtitles", "characters", "truth"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+
+    def scripts(self, n: int, scenes: int, scene_sizes) -> list[list]:
+        rng, spoken = random.Random(f"{self.seed}:{self.name}:script"), {}
+        return [write_episode(rng, scenes, self.used, spoken, self.cast, self.extras, tuple(scene_sizes)) for _ in range(n)]
+
+    def write_cast(self) -> None:
+        write_registry(self.folder / "characters.yaml", self.cast, title=f"grid {self.name}")
+        if not all(len(list((self.folder / "characters" / c.slug).glob("*.flac"))) >= 4 for c in self.cast):
+            write_enrollment(self.folder / "characters", random.Random(f"{self.seed}:{self.name}:enroll"),
+                             set(self.used), self.cast, speak=self.speak)
+
+    def write_episode(self, script_name: str, index: int, scenes, condition: Condition, regime: str,
+                      suffix: str) -> dict:
+        """Mix, encode and write the truth of one episode (or reuse it); its grid row."""
+        episode = episode_id(script_name, condition)
+        audio = self.folder / "episodes" / f"{episode}{suffix}"
+        marker = self.folder / "truth" / f"{episode}.json"
+        want = {"condition": asdict(condition), "seed": self.seed, "set": self.name, "script": script_name,
+                "regime": regime, "voices": {c.slug: c.voice for c in self.people.values()}, "sr": self.sr}
+        if audio.is_file() and marker.is_file() and json.loads(marker.read_text()).get("want") == want:
+            return json.loads(marker.read_text())["row"]
+        clips = [[self.speak(self.people[t.speaker].voice, t.text, self.sr) for t in s.turns] for s in scenes]
+        mix = mix_episode(episode, scenes, clips, self.sr, random.Random(f"{self.seed}:{self.name}:{index}:mix"),
+                          condition, random.Random(f"{self.seed}:{self.name}:{index}:{condition.label}"), self.people)
+        with atomic_path(audio) as tmp:
+            encode_audio(mix.audio, self.sr, tmp)
+        if regime != "none":
+            write_srt(mix.utterances, self.folder / "subtitles" / f"{episode}.srt", regime == "named", self.people)
+        write_rttm(mix.utterances, self.folder / "truth" / f"{episode}.rttm", episode)
+        write_script(mix.utterances, self.folder / "truth" / f"{episode}.script.jsonl")
+        row = {"episode": episode, "set": self.name, "script": script_name, "condition": condition.label,
+               "noise": condition.noise, "snr_db": condition.snr_db, "rt60": condition.rt60 or 0.0, "regime": regime,
+               "seconds": round(len(mix.audio) / self.sr, 1), "cast": len(self.cast), "bed_snr_db": round(mix.snr_db, 1),
+               "turns": len(mix.utterances)}
+        write_text(marker, json.dumps({"want": want, "row": row}, indent=1))
+        print(f"[grid] {self.folder.name}/{episode}: {row['seconds'] / 60:.1f} min, {row['turns']} turns", flush=True)
+        return row
+
+
+def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short", LONG)) -> list[dict]:
+    spec = cfg["parts"][part]
+    seed, names, sr = int(spec["seed"]), list(spec["names"]), int(cfg["sample_rate"])
+    speak = ClipCache(out / "clips")
+    root = out / part
+    rows: list[dict] = []
+    grid_file = root / "grid.jsonl"
+    done = {r["episode"]: r for r in _read_jsonl(grid_file)}
+
+    def record(new: list[dict]) -> None:
+        done.update({r["episode"]: r for r in new})
+        write_jsonl(grid_file, sorted(done.values(), key=lambda r: (r["set"], r["episode"])))
+
+    if "short" in only:
+        short = cfg["short"]
+        writers = {name: SeriesWriter(root / name, name, vs, seed, names, sr, speak) for name, vs in spec["voice_sets"].items()}
+        scripts = {name: w.scripts(int(short["episodes"]), int(short["scenes"]), short["scene_sizes"]) for name, w in writers.items()}
+        dealt = deal(noisy_conditions(cfg), [(name, i) for name in writers for i in range(int(short["episodes"]))], seed)
+        for name, writer in writers.items():
+            writer.write_cast()
+            for i, scenes in enumerate(scripts[name]):
+                regime = SUBTITLE_REGIMES[i % len(SUBTITLE_REGIMES)]
+                suffix = ".mp3" if i % 2 == 0 else ".ogg"
+                rows_now = [writer.write_episode(f"s{i + 1}", i, scenes, c, regime, suffix) for c in dealt[(name, i)]]
+                record(rows_now)
+                rows += rows_now
+    if LONG in only and spec.get(LONG):
+        long_cfg = cfg[LONG]
+        writer = SeriesWriter(root / LONG, LONG, spec[LONG], seed, names, sr, speak)
+        scenes = writer.scripts(1, int(long_cfg["scenes"]), long_cfg["scene_sizes"])[0]
+        writer.write_cast()
+        for text in long_cfg["conditions"]:
+            rows_now = [writer.write_episode("l1", 0, scenes, Condition.parse(text), long_cfg["subtitles"], ".ogg")]
+            record(rows_now)
+            rows += rows_now
+    return rows
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=PARTS, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="grid folder (clips cache and one folder per part)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--only", choices=("short", LONG), help="build only the short episodes or only the long one")
+    args = parser.parse_args(argv)
+    rows = build_part(load_config(args.config), args.part, args.out, (args.only,) if args.only else ("short", LONG))
+    print(f"[grid] {args.part}: {len(rows)} episodes, {sum(r['seconds'] for r in rows) / 3600:.2f} h")
+
+
+if __name__ == "__main__":
+    main()
