@@ -21,7 +21,9 @@ episode per condition. Written, per part::
     <out>/<part>/<voice set>/   a series folder: characters.yaml, characters/, episodes/<script>_<condition>.*,
                                 subtitles/, truth/<episode>.rttm|.script.jsonl|.json
     <out>/<part>/long/          the long episode(s), same layout
-    <out>/<part>/grid.jsonl     one row per episode: voice set, script, condition, subtitles, seconds
+
+``truth/<episode>.json`` also holds the episode's row (voice set, script,
+condition, subtitles, seconds); ``episode_rows`` collects them for a part.
 
 A rerun skips every episode whose audio and truth are already there for the
 same settings (``truth/<episode>.json``), so a killed run resumes.
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import yaml
 
-from audiorole.utils.atomic import atomic_path, write_jsonl, write_text
+from audiorole.utils.atomic import atomic_path, write_text
 
 from .clip_cache import ClipCache
 from .conditions import Condition
@@ -132,13 +134,6 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
     speak = ClipCache(out / "clips")
     root = out / part
     rows: list[dict] = []
-    grid_file = root / "grid.jsonl"
-    done = {r["episode"]: r for r in _read_jsonl(grid_file)}
-
-    def record(new: list[dict]) -> None:
-        done.update({r["episode"]: r for r in new})
-        write_jsonl(grid_file, sorted(done.values(), key=lambda r: (r["set"], r["episode"])))
-
     if "short" in only:
         short = cfg["short"]
         writers = {name: SeriesWriter(root / name, name, vs, seed, names, sr, speak) for name, vs in spec["voice_sets"].items()}
@@ -149,23 +144,24 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
             for i, scenes in enumerate(scripts[name]):
                 regime = SUBTITLE_REGIMES[i % len(SUBTITLE_REGIMES)]
                 suffix = ".mp3" if i % 2 == 0 else ".ogg"
-                rows_now = [writer.write_episode(f"s{i + 1}", i, scenes, c, regime, suffix) for c in dealt[(name, i)]]
-                record(rows_now)
-                rows += rows_now
+                rows += [writer.write_episode(f"s{i + 1}", i, scenes, c, regime, suffix) for c in dealt[(name, i)]]
     if LONG in only and spec.get(LONG):
         long_cfg = cfg[LONG]
         writer = SeriesWriter(root / LONG, LONG, spec[LONG], seed, names, sr, speak)
         scenes = writer.scripts(1, int(long_cfg["scenes"]), long_cfg["scene_sizes"])[0]
         writer.write_cast()
         for text in long_cfg["conditions"]:
-            rows_now = [writer.write_episode("l1", 0, scenes, Condition.parse(text), long_cfg["subtitles"], ".ogg")]
-            record(rows_now)
-            rows += rows_now
+            rows.append(writer.write_episode("l1", 0, scenes, Condition.parse(text), long_cfg["subtitles"], ".ogg"))
     return rows
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+def episode_rows(part_dir: str | Path) -> dict[str, dict]:
+    """Episode -> its grid row (voice set, condition, ...), for every episode written under a part's folder."""
+    rows = {}
+    for marker in sorted(Path(part_dir).glob("*/truth/*.json")):
+        row = json.loads(marker.read_text())["row"]
+        rows[row["episode"]] = row
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:

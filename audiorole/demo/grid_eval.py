@@ -27,6 +27,7 @@ from pathlib import Path
 
 from audiorole.utils.atomic import write_jsonl, write_text
 
+from .grid import episode_rows
 from .robustness import prepare_variant, split_overrides
 
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--oracle", action="store_true", help="truth RTTMs as the diarization (ceiling)")
     args = parser.parse_args(argv)
     part = args.grid / args.part
-    grid_rows = {r["episode"]: r for r in (json.loads(x) for x in (part / "grid.jsonl").read_text().splitlines() if x)}
+    grid_rows = episode_rows(part)
     sets = args.sets or sorted({r["set"] for r in grid_rows.values()})
     out = args.work / args.part / args.name
     rows, seconds = [], {}

@@ -24,7 +24,7 @@ episode and onset; ``--cache DIR`` keeps those features on disk between runs, so
 sweep over a whole grid part costs the clustering alone. ``--out FILE`` writes every
 row as JSON lines; with more than one setting a summary per setting follows the
 rows (mean and worst DER, episodes over 15 %), and by SNR when the series belong to
-a grid part (``grid.jsonl`` beside them, ``python -m audiorole.demo.grid``).
+a grid part (``python -m audiorole.demo.grid``).
 """
 
 from __future__ import annotations
@@ -127,8 +127,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = parse_settings(args.set)
 
-    import json
-
     from audiorole.audio.decode import load_audio
     from audiorole.diarization import OfflineDiarizer
     from audiorole.diarization.rttm import read_rttm
@@ -142,9 +140,9 @@ def main(argv: list[str] | None = None) -> None:
           "|---|---|---|---|---|---|---|---|")
     notes, rows, grid = [], [], {}
     for series in args.series:
-        grid_file = series.parent / "grid.jsonl"
-        if grid_file.is_file():
-            grid.update({r["episode"]: r for r in map(json.loads, grid_file.read_text().splitlines()) if r})
+        from audiorole.demo.grid import episode_rows
+
+        grid.update(episode_rows(series.parent))
     for onset in args.onset:
         diarizer = OfflineDiarizer(onset=onset)
         for series in args.series:

@@ -15,17 +15,24 @@ from collections import Counter
 from pathlib import Path
 
 from audiorole.prep.manifests import copy_atomic, write_manifests
-from audiorole.prep.stats import compute_stats, write_report
+from audiorole.prep.stats import attributed_seconds, character_health, compute_stats, write_report
 from audiorole.prep.truth_eval import read_script
 from audiorole.utils.atomic import link_atomic, write_jsonl
 
 
-def truth_turns(series, episodes) -> dict[str, int] | None:
-    """Cast turns per character in the series' ground truth (``truth/<episode>.script.jsonl``), if it has one."""
-    scripts = [series.root / "truth" / f"{ep}.script.jsonl" for ep in episodes]
-    if not scripts or not all(p.is_file() for p in scripts):
+def truth_scripts(series, episodes) -> dict[str, list[dict]] | None:
+    """The series' ground truth per episode (``truth/<episode>.script.jsonl``), if every episode has one."""
+    paths = {ep: series.root / "truth" / f"{ep}.script.jsonl" for ep in episodes}
+    if not paths or not all(p.is_file() for p in paths.values()):
         return None
-    counts = Counter(u["speaker"] for p in scripts for u in read_script(p))
+    return {ep: read_script(p) for ep, p in paths.items()}
+
+
+def truth_turns(series, scripts: dict[str, list[dict]] | None) -> dict[str, int] | None:
+    """Cast turns per character in the ground truth."""
+    if scripts is None:
+        return None
+    counts = Counter(u["speaker"] for utts in scripts.values() for u in utts)
     return {name: counts.get(name, 0) for name in series.registry.characters}
 
 
@@ -78,8 +85,10 @@ def finalize(series, result, out_dir: Path) -> dict:
     write_jsonl(out_dir / "dropped.jsonl", dropped)
     if kept or episodes:
         write_manifests(kept, episodes, out_dir)
+    scripts = truth_scripts(series, sorted(result.results))
+    health = character_health(kept, attributed_seconds([out_dir / "transcripts"]), series.registry.characters, scripts)
     stats = compute_stats(kept, dropped, result.failures, input_seconds, result.episodes,
-                          truth_turns=truth_turns(series, sorted(result.results)))
+                          truth_turns=truth_turns(series, scripts), health=health)
     stats["episodes_without_replies"] = empty
     stats["seconds_by_step"] = {k: round(v, 2) for k, v in result.timings.items()}
     write_report(stats, out_dir, series.title)

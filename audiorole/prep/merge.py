@@ -12,7 +12,7 @@ from pathlib import Path
 
 from audiorole.errors import SeriesError
 from audiorole.prep.manifests import write_manifests
-from audiorole.prep.stats import compute_stats, write_report
+from audiorole.prep.stats import attributed_seconds, character_health, compute_stats, write_report
 from audiorole.utils.atomic import write_jsonl
 
 
@@ -44,7 +44,9 @@ def merge_shards(out_dir: str | Path) -> dict:
     write_jsonl(out_dir / "dropped.jsonl", dropped)
     write_jsonl(out_dir / "failures.jsonl", failures)
     write_manifests(kept, episodes, out_dir)
-    stats = compute_stats(kept, dropped, [f for f in failures if "error" in f], input_seconds, n_episodes)
+    characters = {c for shard in shards for c in json.loads((shard / "stats.json").read_text()).get("character_health", {})}
+    health = character_health(kept, attributed_seconds([shard / "transcripts" for shard in shards]), characters)
+    stats = compute_stats(kept, dropped, [f for f in failures if "error" in f], input_seconds, n_episodes, health=health)
     write_report(stats, out_dir, out_dir.name)
     return stats
 
