@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     rows, seconds = [], {}
     for name in sets:
         series = part / name
-        extra = ["data/prep/diarize=oracle", f"data.prep.diarize.backend.truth_dir={series / 'truth'}"] if args.oracle else []
+        # Segmentation and embeddings are kept per episode (shared with breakdown sweeps of the same part).
+        extra = (["data/prep/diarize=oracle", f"data.prep.diarize.backend.truth_dir={series / 'truth'}"] if args.oracle
+                 else [f"+data.prep.diarize.backend.feature_cache={args.work / args.part / 'features'}"])
         start = time.perf_counter()
         prepared = prepare_variant(series, name, out, [*extra, *overrides])
         seconds[name] = time.perf_counter() - start

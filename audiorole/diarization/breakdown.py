@@ -20,8 +20,10 @@ shows whether false alarm is spread over the cast's clusters or gathered in a cl
 ``--set KEY=V1,V2`` compares settings of the diarizer's clustering and output stage
 (``OfflineDiarizer`` arguments such as ``threshold``, ``min_cluster_size``,
 ``min_duration_off``) on the same segmentation and embeddings, computed once per
-episode and onset; ``--cache DIR`` keeps those features on disk between runs, so a
-sweep over a whole grid part costs the clustering alone. ``--out FILE`` writes every
+episode and onset; ``--cache DIR`` keeps those features on disk between runs (the
+diarizer's ``feature_cache``, shared with datasets prepared with the same folder), so a
+sweep over a whole grid part costs the clustering alone. Episodes are read as the
+pipeline's standardise step hands them on. ``--out FILE`` writes every
 row as JSON lines; with more than one setting a summary per setting follows the
 rows (mean and worst DER, episodes over 15 %), and by SNR when the series belong to
 a grid part (``python -m audiorole.demo.grid``).
@@ -75,23 +77,24 @@ def parse_settings(items: list[str]) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)] or [{}]
 
 
-def cached_features(diarizer, episode: Path, cache: Path | None, signal, tag: str):
-    """The diarizer's features of ``episode`` (``signal`` at 16 kHz), from ``cache`` when computed before."""
-    import pickle
+def standardised(episode: Path):
+    """The episode as the pipeline's first step hands it to diarization: 16 kHz mono at the step's
+    loudness, through 16-bit FLAC (so cached features are shared with prepared datasets)."""
+    import io
 
-    from audiorole.prep.cache import digest, file_identity
+    import soundfile as sf
 
-    if cache is None:
-        return diarizer.features(signal, 16000)
-    path = cache / f"{episode.stem}-{digest(file_identity(episode), diarizer.onset, diarizer.hop, tag)}.pkl"
-    if path.is_file():
-        return pickle.loads(path.read_bytes())
-    from audiorole.utils.atomic import atomic_path
+    from audiorole.audio.decode import decode_audio
+    from audiorole.audio.loudness import normalise_loudness
+    from audiorole.prep.standardise import Standardise
 
-    features = diarizer.features(signal, 16000)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(pickle.dumps(features))
-    return features
+    step = Standardise()
+    wave, _ = decode_audio(episode, step.sample_rate)
+    wave, _ = normalise_loudness(wave, step.sample_rate, step.target_lufs)
+    buffer = io.BytesIO()
+    sf.write(buffer, wave, step.sample_rate, subtype="PCM_16", format="FLAC")
+    buffer.seek(0)
+    return sf.read(buffer, dtype="float32")[0]
 
 
 def _label(onset: float, setting: dict) -> str:
@@ -127,7 +130,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = parse_settings(args.set)
 
-    from audiorole.audio.decode import load_audio
     from audiorole.diarization import OfflineDiarizer
     from audiorole.diarization.rttm import read_rttm
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
 
         grid.update(episode_rows(series.parent))
     for onset in args.onset:
-        diarizer = OfflineDiarizer(onset=onset)
+        diarizer = OfflineDiarizer(onset=onset, feature_cache=args.cache)
         for series in args.series:
             name = series.name if series.name != "series" else series.parent.name
             for episode in sorted((series / "episodes").iterdir()):
@@ -152,12 +154,12 @@ def main(argv: list[str] | None = None) -> None:
                 if episode.name.startswith(".") or not truth.is_file():
                     continue
                 reference = read_rttm(truth)
-                wave = load_audio(episode, 16000)
+                wave = standardised(episode)
                 versions = [("original", wave)] + ([("enhanced", None)] if enhancer else [])
                 for audio, signal in versions:
                     if signal is None:
                         signal = enhancer(wave, 16000)
-                    features = cached_features(diarizer, episode, args.cache, signal, audio)
+                    features = diarizer.features(signal, 16000)
                     for setting in settings:
                         tuned = OfflineDiarizer(onset=onset, **setting)
                         tuned._pipeline = diarizer.pipeline  # one model load; the settings apply in assemble

@@ -55,6 +55,7 @@ class OfflineDiarizer:
         min_input_seconds: float = 0.5,
         embedding_batch_size: int = 32,
         device: str = "cpu",
+        feature_cache: str | None = None,  # folder keeping each input's segmentation and embeddings (sweeps)
     ):
         self.hop = float(hop)
         self.onset = float(onset)
@@ -71,6 +72,7 @@ class OfflineDiarizer:
         self.min_input_seconds = float(min_input_seconds)
         self.embedding_batch_size = int(embedding_batch_size)
         self.device = str(device)
+        self.feature_cache = feature_cache
         self._pipeline = None
 
     @property
@@ -138,6 +140,24 @@ class OfflineDiarizer:
             wave = soxr.resample(wave, sample_rate, SAMPLE_RATE).astype(np.float32)
         if wave.size < self.min_input_seconds * SAMPLE_RATE or not np.any(wave):
             return None
+        if self.feature_cache is None:
+            return self._features(wave)
+        import hashlib
+        import pickle
+        from pathlib import Path
+
+        from audiorole.utils.atomic import atomic_path
+
+        key = hashlib.sha256(wave.tobytes() + repr((self.onset, self.hop, SEGMENTATION_SHA256)).encode()).hexdigest()[:24]
+        path = Path(self.feature_cache) / f"{key}.pkl"
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+        features = self._features(wave)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(features))
+        return features
+
+    def _features(self, wave: np.ndarray) -> "Features | None":
         import torch
         from pyannote.audio.utils.signal import binarize
 
