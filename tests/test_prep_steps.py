@@ -18,6 +18,19 @@ def test_build_turns_merges_runs_and_measures_overlap():
     assert turns[2].overlap == 0.0
 
 
+def test_overlapped_edges_are_trimmed_and_inner_overlap_is_kept():
+    # B starts under A's tail; C talks inside B's turn; D is wholly under B.
+    segs = [(0.0, 4.0, "A"), (3.4, 9.0, "B"), (5.0, 6.0, "C"), (7.0, 7.5, "D"), (8.0, 12.0, "A")]
+    turns = {t.cluster + str(int(t.start)): t for t in build_turns(segs, merge_gap=0.5, max_edge_trim=1.5)}
+    assert (turns["A0"].end, turns["B4"].start) == (3.4, 4.0)  # the 0.6 s both spoke is nobody's
+    assert turns["A0"].overlap == 0.0 and turns["A9"].start == 9.0
+    assert turns["B4"].end == 8.0 and turns["B4"].overlap == pytest.approx(1.5)  # C and D inside B stay counted
+    assert (turns["C5"].start, turns["C5"].end) == (5.0, 6.0)  # under B all along: unchanged
+    # A cut longer than the limit is not made: the turn keeps its overlap.
+    long = build_turns([(0.0, 4.0, "A"), (1.0, 9.0, "B")], max_edge_trim=1.5)
+    assert (long[0].start, long[0].end) == (0.0, 4.0) and long[0].overlap == pytest.approx(3.0)
+
+
 def test_subtitle_votes_map_aliases_to_characters():
     turns = [Turn(0, 2, "A"), Turn(2.5, 4, "B")]
     cues = [Cue(0.1, 1.9, "Hi.", "CAPTAIN"), Cue(2.6, 3.9, "Yo.", None), Cue(2.6, 3.0, "x", "NOBODY")]

@@ -30,8 +30,10 @@ class Turn:
         return asdict(self)
 
 
-def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5, min_duration: float = 0.2) -> list[Turn]:
-    """Merge same-speaker segments closer than ``merge_gap`` (unless another speaker talks between)."""
+def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5, min_duration: float = 0.2,
+                max_edge_trim: float = 0.0) -> list[Turn]:
+    """Merge same-speaker segments closer than ``merge_gap`` (unless another speaker talks between);
+    with ``max_edge_trim`` > 0, cut each turn's overlapped start and end (``trim_overlapped_edges``)."""
     segments = sorted((s, e, lab) for s, e, lab in segments if e - s > 0)
     turns: list[Turn] = []
     for start, end, label in segments:
@@ -45,7 +47,34 @@ def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5
             else:
                 turns.append(Turn(start, end, label))
     turns = [t for t in turns if t.duration >= min_duration]
+    if max_edge_trim > 0:
+        turns = [t for t in trim_overlapped_edges(turns, max_edge_trim) if t.duration >= min_duration]
     for turn in turns:
-        turn.overlap = sum(max(0.0, min(turn.end, o.end) - max(turn.start, o.start))
-                           for o in turns if o is not turn and o.cluster != turn.cluster)
+        turn.overlap = _overlapped(turn, turns)
     return sorted(turns, key=lambda t: (t.start, t.end))
+
+
+def _overlapped(turn: Turn, turns: list[Turn]) -> float:
+    return sum(max(0.0, min(turn.end, o.end) - max(turn.start, o.start)) for o in turns if o is not turn and o.cluster != turn.cluster)
+
+
+def trim_overlapped_edges(turns: list[Turn], max_trim: float) -> list[Turn]:
+    """Each turn without the stretch at its start or end where another speaker also talks, up to
+    ``max_trim`` seconds each: the usual overlap, one speaker's tail under the next one's head, then
+    belongs to neither, and both keep their clean part. Overlap inside a turn stays (and is counted)."""
+    spans = [(t.start, t.end, t.cluster) for t in turns]
+    out = []
+    for turn in turns:
+        start, end = turn.start, turn.end
+        others = [(a, b) for a, b, c in spans if c != turn.cluster and a < end and b > start]
+        # Another voice already talking when this one starts: begin after it stops (if that is soon).
+        head = max((b for a, b in others if a <= start < b), default=start)
+        if head - start <= max_trim:
+            start = head
+        # Another voice starting before this one ends and outlasting it: stop where it starts.
+        tail = min((a for a, b in others if a < end <= b), default=end)
+        if end - tail <= max_trim:
+            end = tail
+        # A turn wholly under another voice has no clean part: it stays as it is (and counts as overlapped).
+        out.append(Turn(start, end, turn.cluster) if start < end else turn)
+    return out
