@@ -23,7 +23,11 @@ def test_shipped_grid_parts_differ_in_voices_and_names():
     assert pools["dev"] and not pools["dev"] & pools["test"]
     assert 8 <= cfg["parts"]["test"]["long"]["cast"] <= 12 and 8 <= cfg["parts"]["dev"]["long"]["cast"] <= 12
     conditions = noisy_conditions(cfg)
-    assert len(conditions) == 2 + 5 * 4 * 3 and len({c.label for c in conditions}) == len(conditions)
+    assert len(conditions) == 2 + 5 * 4 and len({c.label for c in conditions}) == len(conditions)
+    for factor in ("noise", "snr_db"):  # rotated rooms: every noise and every SNR meets every room
+        for level in {getattr(c, factor) for c in conditions if c.noise}:
+            assert {c.rt60 for c in conditions if getattr(c, factor) == level} == {None, 0.35, 0.6}
+    assert len(noisy_conditions({**cfg, "rooms": "all"})) == 2 + 5 * 4 * 3
 
 
 def test_cast_from_a_pool_with_blends_and_extras():

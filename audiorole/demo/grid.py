@@ -59,10 +59,15 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> dict:
 
 
 def noisy_conditions(cfg: dict) -> list[Condition]:
-    """Reverb alone, then every noise x SNR x RT60 of the grid."""
-    rooms = [rt for rt in cfg["rt60"] if rt]
-    return [Condition(rt60=rt) for rt in rooms] + [
-        Condition(noise, float(snr), rt or None) for noise in cfg["noises"] for snr in cfg["snr_db"] for rt in cfg["rt60"]]
+    """Reverb alone, then every noise x SNR of the grid in every room (``rooms: all``) or in one room
+    that turns with noise and SNR (``rooms: rotate``)."""
+    rooms = list(cfg["rt60"])
+    out = [Condition(rt60=rt) for rt in rooms if rt]
+    for i, noise in enumerate(cfg["noises"]):
+        for j, snr in enumerate(cfg["snr_db"]):
+            chosen = rooms if cfg.get("rooms", "all") == "all" else [rooms[(i + j) % len(rooms)]]
+            out += [Condition(noise, float(snr), rt or None) for rt in chosen]
+    return out
 
 
 def deal(conditions: list[Condition], scripts: list[tuple[str, int]], seed: int) -> dict[tuple[str, int], list[Condition]]:
