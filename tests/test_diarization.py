@@ -255,3 +255,18 @@ def test_pretrained_hub_failure_never_leaks_token(monkeypatch):
     with pytest.raises(DiarizationError) as err:
         PretrainedDiarizer("pyannote/speaker-diarization-3.1", token_env="AUDIOROLE_TEST_TOKEN").pipeline
     assert secret not in str(err.value)
+
+
+def test_a_cluster_far_below_the_dialogue_is_background():
+    from pyannote.core import Annotation, Segment
+
+    from audiorole.diarization.offline import LEVEL_HOP, drop_background_clusters
+
+    levels = np.full(int(60 / LEVEL_HOP), -25.0, dtype=np.float32)
+    levels[int(40 / LEVEL_HOP):int(50 / LEVEL_HOP)] = -38.0  # a crowd, 13 dB under the dialogue
+    levels[int(20 / LEVEL_HOP):int(21 / LEVEL_HOP)] = -45.0  # one quiet second of a cast voice
+    a = Annotation(uri="ep")
+    for start, end, label in [(0, 20, "A"), (20, 30, "B"), (30, 40, "A"), (40, 50, "C")]:
+        a[Segment(start, end)] = label
+    assert set(drop_background_clusters(a, levels, gap_db=8.0).labels()) == {"A", "B"}
+    assert set(drop_background_clusters(a, levels, gap_db=15.0).labels()) == {"A", "B", "C"}

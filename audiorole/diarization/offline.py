@@ -52,6 +52,7 @@ class OfflineDiarizer:
         min_speakers: int | None = None,
         max_speakers: int | None = None,
         min_segment_duration: float = 0.0,  # drop output turns shorter than this
+        background_gap_db: float | None = None,  # drop a cluster whose median level sits this far below the dialogue's
         min_input_seconds: float = 0.5,
         embedding_batch_size: int = 32,
         device: str = "cpu",
@@ -69,6 +70,7 @@ class OfflineDiarizer:
         self.min_speakers = min_speakers
         self.max_speakers = max_speakers
         self.min_segment_duration = float(min_segment_duration)
+        self.background_gap_db = None if background_gap_db is None else float(background_gap_db)
         self.min_input_seconds = float(min_input_seconds)
         self.embedding_batch_size = int(embedding_batch_size)
         self.device = str(device)
@@ -148,7 +150,7 @@ class OfflineDiarizer:
 
         from audiorole.utils.atomic import atomic_path
 
-        key = hashlib.sha256(wave.tobytes() + repr((self.onset, self.hop, SEGMENTATION_SHA256)).encode()).hexdigest()[:24]
+        key = hashlib.sha256(wave.tobytes() + repr((self.onset, self.hop, SEGMENTATION_SHA256, FEATURES_VERSION)).encode()).hexdigest()[:24]
         path = Path(self.feature_cache) / f"{key}.pkl"
         if path.is_file():
             return pickle.loads(path.read_bytes())
@@ -170,7 +172,7 @@ class OfflineDiarizer:
         if np.nanmax(count.data) == 0.0:
             return None
         embeddings = pipeline.get_embeddings(file, binarized, exclude_overlap=pipeline.embedding_exclude_overlap)
-        return Features(segmentations, binarized, count, embeddings)
+        return Features(segmentations, binarized, count, embeddings, frame_levels(wave))
 
     def assemble(self, features: "Features | None", uri: str):
         """Cluster the chunk embeddings and stitch the chunks into an annotation (labels ``SPK_00…``)."""
@@ -192,8 +194,39 @@ class OfflineDiarizer:
         discrete = pipeline.reconstruct(features.segmentations, hard_clusters, count)
         annotation = pipeline.to_annotation(discrete, min_duration_on=0.0, min_duration_off=self.min_duration_off)
         annotation = drop_short_turns(annotation, self.min_segment_duration)
+        if self.background_gap_db is not None:
+            annotation = drop_background_clusters(annotation, features.level_db, self.background_gap_db)
         annotation.uri = uri
         return relabel_by_first_turn(annotation)
+
+
+LEVEL_HOP = 0.1  # seconds per frame of ``frame_levels``
+FEATURES_VERSION = 2  # bump when Features changes: cached features of older versions are recomputed
+
+
+def frame_levels(wave: np.ndarray) -> np.ndarray:
+    """RMS level in dBFS of every ``LEVEL_HOP`` frame of a 16 kHz signal."""
+    hop = int(LEVEL_HOP * SAMPLE_RATE)
+    n = len(wave) // hop
+    frames = wave[: n * hop].astype(np.float64).reshape(n, hop)
+    return (10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)).astype(np.float32)
+
+
+def drop_background_clusters(annotation, level_db: np.ndarray, gap_db: float):
+    """Without the clusters whose median level lies ``gap_db`` or more below the median level of all
+    labelled speech: a crowd under the dialogue is speech to the segmentation, but quieter than the
+    people in the scene, and it gathers in a cluster of its own (docs/robustness.md). Judged per
+    cluster over the whole input, never per segment (single quiet lines are common)."""
+    levels: dict = {}
+    for segment, _, label in annotation.itertracks(yield_label=True):
+        a, b = int(segment.start / LEVEL_HOP), int(np.ceil(segment.end / LEVEL_HOP))
+        levels.setdefault(label, []).append(level_db[a:b])
+    per_label = {k: np.concatenate(v) for k, v in levels.items() if sum(map(len, v))}
+    if len(per_label) < 2:
+        return annotation
+    dialogue = float(np.median(np.concatenate(list(per_label.values()))))
+    background = [k for k, v in per_label.items() if float(np.median(v)) <= dialogue - gap_db]
+    return annotation.subset(background, invert=True) if background else annotation
 
 
 @dataclass
@@ -204,3 +237,4 @@ class Features:
     binarized: object  # the same, thresholded at the onset
     count: object  # (frames, 1) instantaneous speaker count
     embeddings: np.ndarray  # (chunks, local speakers, dimension); NaN where a local speaker is too brief
+    level_db: np.ndarray  # (frames,) input level every LEVEL_HOP seconds
