@@ -19,16 +19,25 @@ def test_build_turns_merges_runs_and_measures_overlap():
 
 
 def test_overlapped_edges_are_trimmed_and_inner_overlap_is_kept():
+    from audiorole.prep.scenes import Scenes
+
     # B starts under A's tail; C talks inside B's turn; D is wholly under B.
     segs = [(0.0, 4.0, "A"), (3.4, 9.0, "B"), (5.0, 6.0, "C"), (7.0, 7.5, "D"), (8.0, 12.0, "A")]
-    turns = {t.cluster + str(int(t.start)): t for t in build_turns(segs, merge_gap=0.5, max_edge_trim=1.5)}
-    assert (turns["A0"].end, turns["B4"].start) == (3.4, 4.0)  # the 0.6 s both spoke is nobody's
-    assert turns["A0"].overlap == 0.0 and turns["A9"].start == 9.0
-    assert turns["B4"].end == 8.0 and turns["B4"].overlap == pytest.approx(1.5)  # C and D inside B stay counted
-    assert (turns["C5"].start, turns["C5"].end) == (5.0, 6.0)  # under B all along: unchanged
+    turns = build_turns(segs, merge_gap=0.5)
+    by = {t.cluster + str(int(t.start)): t for t in turns}
+    by["B3"].words = [{"start": 3.5, "end": 3.9, "word": " Aye"}, {"start": 4.1, "end": 4.6, "word": " wind's"},
+                      {"start": 4.7, "end": 5.2, "word": " veering."}]
+    by["B3"].text = "Aye wind's veering."
+    trim = Scenes(max_edge_trim=1.5)
+    start, end, text, words, overlap = trim.reply_span(by["B3"], turns)
+    assert (start, end, text) == (4.0, 8.0, "wind's veering.")  # the 0.6 s A and B both spoke is nobody's
+    assert overlap == pytest.approx(1.5)  # C and D inside B stay counted
+    assert trim.reply_span(by["A0"], turns)[:2] == (0.0, 3.4) and trim.reply_span(by["A8"], turns)[:2] == (9.0, 12.0)
+    assert trim.reply_span(by["C5"], turns)[:2] == (5.0, 6.0)  # under B all along: unchanged
+    assert Scenes().reply_span(by["B3"], turns)[:3] == (3.4, 9.0, "Aye wind's veering.")
     # A cut longer than the limit is not made: the turn keeps its overlap.
-    long = build_turns([(0.0, 4.0, "A"), (1.0, 9.0, "B")], max_edge_trim=1.5)
-    assert (long[0].start, long[0].end) == (0.0, 4.0) and long[0].overlap == pytest.approx(3.0)
+    long = build_turns([(0.0, 4.0, "A"), (1.0, 9.0, "B")])
+    assert trim.reply_span(long[0], long)[::4] == (0.0, pytest.approx(3.0))
 
 
 def test_subtitle_votes_map_aliases_to_characters():

@@ -78,7 +78,7 @@ class Attribute:
     def __init__(self, embedder, min_similarity: float = 0.5, min_gap: float = 0.03,
                  subtitle_min_seconds: float = 2.0, subtitle_min_share: float = 0.6,
                  min_cluster_agreement: float = 0.75, max_turns_per_cluster: int = 12,
-                 min_turn_seconds: float = 1.0, merge_gap: float = 0.5, max_edge_trim: float = 0.0):
+                 min_turn_seconds: float = 1.0, merge_gap: float = 0.5):
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.min_gap = min_gap
@@ -88,7 +88,6 @@ class Attribute:
         self.max_turns_per_cluster = max_turns_per_cluster
         self.min_turn_seconds = min_turn_seconds
         self.merge_gap = merge_gap
-        self.max_edge_trim = max_edge_trim  # seconds of overlapped turn edge cut off (prep/turns.py)
         self._prints: dict[str, dict[str, np.ndarray]] = {}
 
     def voiceprints(self, series) -> dict[str, np.ndarray]:
@@ -158,7 +157,7 @@ class Attribute:
             sr = self.embedder.sample_rate
         annotation = read_rttm(ctx.results["diarize"]["rttm"])
         segments = [(seg.start, seg.end, str(lab)) for seg, _, lab in annotation.itertracks(yield_label=True)]
-        turns = build_turns(segments, merge_gap=self.merge_gap, max_edge_trim=self.max_edge_trim)
+        turns = build_turns(segments, merge_gap=self.merge_gap)
         cues = read_srt(ctx.episode.subtitles) if ctx.episode.subtitles else []
         votes = subtitle_votes(turns, cues, ctx.series.registry.speaker_aliases())
         attach_subtitles(turns, cues)

@@ -30,10 +30,8 @@ class Turn:
         return asdict(self)
 
 
-def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5, min_duration: float = 0.2,
-                max_edge_trim: float = 0.0) -> list[Turn]:
-    """Merge same-speaker segments closer than ``merge_gap`` (unless another speaker talks between);
-    with ``max_edge_trim`` > 0, cut each turn's overlapped start and end (``trim_overlapped_edges``)."""
+def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5, min_duration: float = 0.2) -> list[Turn]:
+    """Merge same-speaker segments closer than ``merge_gap`` (unless another speaker talks between)."""
     segments = sorted((s, e, lab) for s, e, lab in segments if e - s > 0)
     turns: list[Turn] = []
     for start, end, label in segments:
@@ -47,26 +45,23 @@ def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5
             else:
                 turns.append(Turn(start, end, label))
     turns = [t for t in turns if t.duration >= min_duration]
-    if max_edge_trim > 0:
-        turns = [t for t in trim_overlapped_edges(turns, max_edge_trim) if t.duration >= min_duration]
     for turn in turns:
-        turn.overlap = _overlapped(turn, turns)
+        turn.overlap = overlapped(turn.start, turn.end, turn.cluster, turns)
     return sorted(turns, key=lambda t: (t.start, t.end))
 
 
-def _overlapped(turn: Turn, turns: list[Turn]) -> float:
-    return sum(max(0.0, min(turn.end, o.end) - max(turn.start, o.start)) for o in turns if o is not turn and o.cluster != turn.cluster)
+def overlapped(start: float, end: float, cluster: str, turns: list[Turn]) -> float:
+    """Seconds of [start, end] where a turn of another cluster also runs (summed over those turns)."""
+    return sum(max(0.0, min(end, o.end) - max(start, o.start)) for o in turns if o.cluster != cluster)
 
 
-def trim_overlapped_edges(turns: list[Turn], max_trim: float) -> list[Turn]:
-    """Each turn without the stretch at its start or end where another speaker also talks, up to
+def trim_overlapped_edges(turn: Turn, turns: list[Turn], max_trim: float) -> tuple[float, float]:
+    """``turn``'s span without the stretch at its start or end where another speaker also talks, up to
     ``max_trim`` seconds each: the usual overlap, one speaker's tail under the next one's head, then
-    belongs to neither, and both keep their clean part. Overlap inside a turn stays (and is counted)."""
-    spans = [(t.start, t.end, t.cluster) for t in turns]
-    out = []
-    for turn in turns:
-        start, end = turn.start, turn.end
-        others = [(a, b) for a, b, c in spans if c != turn.cluster and a < end and b > start]
+    belongs to neither, and both keep their clean part. Overlap inside a turn stays."""
+    start, end = turn.start, turn.end
+    others = [(o.start, o.end) for o in turns if o.cluster != turn.cluster and o.start < end and o.end > start]
+    if others:
         # Another voice already talking when this one starts: begin after it stops (if that is soon).
         head = max((b for a, b in others if a <= start < b), default=start)
         if head - start <= max_trim:
@@ -75,6 +70,5 @@ def trim_overlapped_edges(turns: list[Turn], max_trim: float) -> list[Turn]:
         tail = min((a for a, b in others if a < end <= b), default=end)
         if end - tail <= max_trim:
             end = tail
-        # A turn wholly under another voice has no clean part: it stays as it is (and counts as overlapped).
-        out.append(Turn(start, end, turn.cluster) if start < end else turn)
-    return out
+    # A turn wholly under another voice has no clean part: it keeps its span (and its overlap).
+    return (start, end) if start < end else (turn.start, turn.end)
