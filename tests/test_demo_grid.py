@@ -56,6 +56,8 @@ def test_noisy_conditions_are_dealt_round_robin_and_clean_goes_everywhere():
     assert sorted(c.label for c in noisy) == sorted(c.label for c in conditions)
     assert {len(d) - 1 for d in dealt.values()} == {1, 2}
     assert dealt == deal(conditions, scripts, seed=1)
+    first_only = deal(conditions, scripts, seed=1, clean_scripts=1)
+    assert [any(c.clean for c in first_only[s]) for s in scripts] == [True, False, True, False]
 
 
 def test_wind_is_low_frequency_and_gusty():

@@ -14,9 +14,9 @@ are chosen on ``dev`` only, and ``test`` is what the figures report.
 
 Speech is spoken once per line (``ClipCache`` under ``<out>/clips``) and each
 script is timed once; a condition only changes the mix, so every condition of
-a script shares its truth. Clean runs on every script; each noisy condition
-runs on one script of the part, dealt round robin, so the grid costs one short
-episode per condition. Written, per part::
+a script shares its truth. Clean runs on the first script of each voice set
+(``short.clean_scripts``); each noisy condition runs on one script of the part,
+dealt round robin, so the grid costs one short episode per condition. Written, per part::
 
     <out>/<part>/<voice set>/   a series folder: characters.yaml, characters/, episodes/<script>_<condition>.*,
                                 subtitles/, truth/<episode>.rttm|.script.jsonl|.json
@@ -70,11 +70,13 @@ def noisy_conditions(cfg: dict) -> list[Condition]:
     return out
 
 
-def deal(conditions: list[Condition], scripts: list[tuple[str, int]], seed: int) -> dict[tuple[str, int], list[Condition]]:
-    """Every script gets clean; the noisy conditions, shuffled, go round robin over the scripts."""
+def deal(conditions: list[Condition], scripts: list[tuple[str, int]], seed: int,
+         clean_scripts: int | None = None) -> dict[tuple[str, int], list[Condition]]:
+    """The first ``clean_scripts`` scripts of each voice set (default all) get clean; the noisy
+    conditions, shuffled, go round robin over all scripts."""
     shuffled = list(conditions)
     random.Random(f"{seed}:deal").shuffle(shuffled)
-    out = {s: [Condition()] for s in scripts}
+    out = {s: [Condition()] if clean_scripts is None or s[1] < clean_scripts else [] for s in scripts}
     for k, condition in enumerate(shuffled):
         out[scripts[k % len(scripts)]].append(condition)
     return out
@@ -143,7 +145,8 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
         short = cfg["short"]
         writers = {name: SeriesWriter(root / name, name, vs, seed, names, sr, speak) for name, vs in spec["voice_sets"].items()}
         scripts = {name: w.scripts(int(short["episodes"]), int(short["scenes"]), short["scene_sizes"]) for name, w in writers.items()}
-        dealt = deal(noisy_conditions(cfg), [(name, i) for name in writers for i in range(int(short["episodes"]))], seed)
+        dealt = deal(noisy_conditions(cfg), [(name, i) for name in writers for i in range(int(short["episodes"]))], seed,
+                     short.get("clean_scripts"))
         for name, writer in writers.items():
             writer.write_cast()
             for i, scenes in enumerate(scripts[name]):
