@@ -135,6 +135,22 @@ class SeriesWriter:
         return row
 
 
+def prune(folder: Path, keep: set[str]) -> list[str]:
+    """Remove the episodes (audio, subtitles, truth) of ``folder`` that the grid no longer holds."""
+    gone = []
+    for marker in sorted((folder / "truth").glob("*.json")):
+        episode = marker.stem
+        if episode in keep:
+            continue
+        for path in [*(p for p in (folder / "episodes").iterdir() if p.stem == episode),
+                     folder / "subtitles" / f"{episode}.srt", folder / "truth" / f"{episode}.rttm",
+                     folder / "truth" / f"{episode}.script.jsonl"]:
+            path.unlink(missing_ok=True)
+        marker.unlink()
+        gone.append(episode)
+    return gone
+
+
 def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short", LONG)) -> list[dict]:
     spec = cfg["parts"][part]
     seed, names, sr = int(spec["seed"]), list(spec["names"]), int(cfg["sample_rate"])
@@ -153,6 +169,7 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
                 regime = SUBTITLE_REGIMES[i % len(SUBTITLE_REGIMES)]
                 suffix = ".mp3" if i % 2 == 0 else ".ogg"
                 rows += [writer.write_episode(f"s{i + 1}", i, scenes, c, regime, suffix) for c in dealt[(name, i)]]
+            prune(writer.folder, {r["episode"] for r in rows if r["set"] == name})
     if LONG in only and spec.get(LONG):
         long_cfg = cfg[LONG]
         writer = SeriesWriter(root / LONG, LONG, spec[LONG], seed, names, sr, speak)
@@ -160,6 +177,7 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
         writer.write_cast()
         for text in long_cfg["conditions"]:
             rows.append(writer.write_episode("l1", 0, scenes, Condition.parse(text), long_cfg["subtitles"], ".ogg"))
+        prune(writer.folder, {r["episode"] for r in rows if r["set"] == LONG})
     return rows
 
 
