@@ -102,10 +102,11 @@ class SeriesWriter:
         return [write_episode(rng, scenes, self.used, spoken, self.cast, self.extras, tuple(scene_sizes)) for _ in range(n)]
 
     def write_cast(self) -> None:
+        """Registry and enrollment clips (3-12 s: a slow, long-winded character has few lines under 8 s)."""
         write_registry(self.folder / "characters.yaml", self.cast, title=f"grid {self.name}")
         if not all(len(list((self.folder / "characters" / c.slug).glob("*.flac"))) >= 4 for c in self.cast):
             write_enrollment(self.folder / "characters", random.Random(f"{self.seed}:{self.name}:enroll"),
-                             set(self.used), self.cast, speak=self.speak)
+                             set(self.used), self.cast, speak=self.speak, seconds=(3.0, 12.0))
 
     def write_episode(self, script_name: str, index: int, scenes, condition: Condition, regime: str,
                       suffix: str) -> dict:
@@ -174,9 +175,9 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
         long_cfg = cfg[LONG]
         writer = SeriesWriter(root / LONG, LONG, spec[LONG], seed, names, sr, speak)
         scenes = writer.scripts(1, int(long_cfg["scenes"]), long_cfg["scene_sizes"])[0]
-        writer.write_cast()
         for text in long_cfg["conditions"]:
             rows.append(writer.write_episode("l1", 0, scenes, Condition.parse(text), long_cfg["subtitles"], ".ogg"))
+        writer.write_cast()
         prune(writer.folder, {r["episode"] for r in rows if r["set"] == LONG})
     return rows
 

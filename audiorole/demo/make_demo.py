@@ -82,8 +82,9 @@ def _speak(spec: dict, text: str, sr: int):
     return _SPOKEN[key]
 
 
-def write_enrollment(root: Path, rng: random.Random, used_lines: set[str], cast=CAST, speak=None) -> None:
-    """Clean 16 kHz clips per cast member, with sentences unseen in the episodes
+def write_enrollment(root: Path, rng: random.Random, used_lines: set[str], cast=CAST, speak=None,
+                     seconds: tuple[float, float] = ENROLL_SECONDS) -> None:
+    """Clean 16 kHz clips per cast member, ``seconds`` long, with sentences unseen in the episodes
     (``speak(spec, text, sr)`` synthesises; default: remembered in this process)."""
     speak = speak or _speak
     for character in cast:
@@ -92,10 +93,10 @@ def write_enrollment(root: Path, rng: random.Random, used_lines: set[str], cast=
         kept = 0
         for _ in range(200):
             text = fresh_line(character.slug, rng, used_lines, style=character.writer)
-            if not ENROLL_SECONDS[0] * CHARS_PER_SECOND[0] <= len(text) <= ENROLL_SECONDS[1] * CHARS_PER_SECOND[1]:
+            if not seconds[0] * CHARS_PER_SECOND[0] <= len(text) <= seconds[1] * CHARS_PER_SECOND[1]:
                 continue
             audio = speak(character.voice, text, ENROLL_SR)
-            if ENROLL_SECONDS[0] <= len(audio) / ENROLL_SR <= ENROLL_SECONDS[1]:
+            if seconds[0] <= len(audio) / ENROLL_SR <= seconds[1]:
                 kept += 1
                 # Keep peaks below full scale (PCM_16 would clip).
                 audio = audio * min(1.0, 0.9 / float(abs(audio).max()))
