@@ -122,4 +122,13 @@ def test_filter_uses_language_identifier_only_when_confident():
 def test_quality_reason():
     f = ReplyFilter(min_dnsmos=2.5)
     assert f.quality_reason(3.1) is None and f.quality_reason(2.0) == "low_dnsmos"
+    assert f.quality_threshold([1.5, 1.6]) == 2.5  # no margin: the absolute bar in every episode
+
+
+def test_quality_bar_follows_a_noisy_episode_down_to_its_floor():
+    f = ReplyFilter(min_dnsmos=2.75, dnsmos_margin=0.2, dnsmos_floor=2.2)
+    assert f.quality_threshold([3.0, 3.2, 3.1]) == 2.75  # clean episode: the absolute bar
+    assert f.quality_threshold([2.4, 2.6, 2.5]) == pytest.approx(2.3)  # noisy: 0.2 under its median
+    assert f.quality_threshold([1.6, 1.8]) == 2.2 and f.quality_threshold([]) == 2.75
+    assert f.quality_reason(2.35, 2.3) is None and f.quality_reason(2.35) == "low_dnsmos"
     assert f.quality_reason(float("nan")) == "low_dnsmos"

@@ -1,10 +1,16 @@
 """Step rules: which replies to keep, with a recorded reason for every drop.
 
 Rules run cheapest first; the first that fails names the drop reason. Audio
-quality (DNSMOS) is judged separately because it needs the (maybe enhanced) clip.
+quality (DNSMOS) is judged separately because it needs the (maybe enhanced) clip,
+and per episode: with ``dnsmos_margin`` set, a noisy episode's bar drops from
+``min_dnsmos`` to that margin below the median score of its own replies (never
+under ``dnsmos_floor``), so an episode whose every clip carries the same room or
+crowd still gives its best replies instead of none.
 """
 
 from collections.abc import Callable
+
+import numpy as np
 
 from audiorole.asr.wer import normalize_text, wer
 
@@ -14,7 +20,7 @@ class ReplyFilter:
                  max_clipped_fraction: float | None = None,
                  min_words: int = 1, language: str | None = "en", min_language_probability: float = 0.5,
                  max_subtitle_wer: float | None = 0.5, min_asr_logprob: float | None = None,
-                 min_dnsmos: float | None = 2.75,
+                 min_dnsmos: float | None = 2.75, dnsmos_margin: float | None = None, dnsmos_floor: float = 2.0,
                  language_identifier: Callable[[str], tuple[str, float]] | None = None):
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
@@ -26,6 +32,8 @@ class ReplyFilter:
         self.max_subtitle_wer = max_subtitle_wer
         self.min_asr_logprob = min_asr_logprob
         self.min_dnsmos = min_dnsmos
+        self.dnsmos_margin = dnsmos_margin
+        self.dnsmos_floor = dnsmos_floor
         self.language_identifier = language_identifier
 
     def reason(self, sample: dict) -> str | None:
@@ -56,8 +64,17 @@ class ReplyFilter:
                 return "transcript_mismatch"
         return None
 
-    def quality_reason(self, dnsmos_ovrl: float) -> str | None:
-        if self.min_dnsmos is not None and not dnsmos_ovrl >= self.min_dnsmos:
+    def quality_threshold(self, episode_ovrls) -> float | None:
+        """The OVRL every reply of an episode must reach, given the scores of all its scored replies."""
+        if self.min_dnsmos is None or self.dnsmos_margin is None or not len(episode_ovrls):
+            return self.min_dnsmos
+        median = float(np.median(np.asarray(episode_ovrls, dtype=float)))
+        return min(self.min_dnsmos, max(self.dnsmos_floor, median - self.dnsmos_margin))
+
+    def quality_reason(self, dnsmos_ovrl: float, threshold: float | None = None) -> str | None:
+        """``low_dnsmos`` under ``threshold`` (the episode's, ``quality_threshold``; default ``min_dnsmos``)."""
+        bar = self.min_dnsmos if threshold is None else threshold
+        if bar is not None and not dnsmos_ovrl >= bar:
             return "low_dnsmos"
         return None
 

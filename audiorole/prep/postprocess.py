@@ -33,22 +33,28 @@ class Postprocess:
     def __call__(self, ctx: EpisodeContext, out: Path) -> dict:
         samples = json.loads(Path(ctx.results["scenes"]["samples"]).read_text())
         wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")
-        dropped, pending = [], []
+        dropped, scored, pending = [], [], []
         (out / "clips").mkdir()
         # The episode was scaled by the loudness gain: its original full scale now lies there.
         full_scale = 10 ** (ctx.results["standardise"].get("gain_db", 0.0) / 20)
-        # Enhancing and writing a kept reply (single-threaded ONNX) runs beside scoring the next ones.
+        for sample in samples:
+            clip = wave[int(sample["start"] * sr): int(sample["end"] * sr)]
+            sample["clipped"] = round(clipped_fraction(clip, full_scale), 5)
+            reason = self.filter.reason(sample)
+            if reason is not None:
+                dropped.append({**sample, "reason": reason})
+                continue
+            if self.enhance_first and self.enhancer is not None:
+                clip = self.enhancer(clip, sr)
+            scores = self.quality(clip, sr) if self.quality is not None else {}
+            sample["dnsmos"] = {k: round(float(v), 3) for k, v in scores.items()}
+            scored.append((sample, clip))
+        # The quality bar is the episode's: it may depend on how all its replies scored.
+        threshold = self.filter.quality_threshold([s["dnsmos"]["ovrl"] for s, _ in scored if "ovrl" in s["dnsmos"]])
+        # Enhancing (when not done first) and writing kept replies run beside deciding the next ones.
         with ThreadPoolExecutor(1) as writer:
-            for sample in samples:
-                clip = wave[int(sample["start"] * sr): int(sample["end"] * sr)]
-                sample["clipped"] = round(clipped_fraction(clip, full_scale), 5)
-                reason = self.filter.reason(sample)
-                if reason is None:
-                    if self.enhance_first and self.enhancer is not None:
-                        clip = self.enhancer(clip, sr)
-                    scores = self.quality(clip, sr) if self.quality is not None else {}
-                    sample["dnsmos"] = {k: round(float(v), 3) for k, v in scores.items()}
-                    reason = self.filter.quality_reason(scores["ovrl"]) if scores else None
+            for sample, clip in scored:
+                reason = self.filter.quality_reason(sample["dnsmos"]["ovrl"], threshold) if sample["dnsmos"] else None
                 if reason is not None:
                     dropped.append({**sample, "reason": reason})
                     continue
@@ -56,10 +62,12 @@ class Postprocess:
                 pending.append((sample, path, writer.submit(self._write, clip, sr, path, not self.enhance_first)))
             kept = [{**sample, "audio": str(path), "sample_rate": self.sample_rate,
                      "duration": round(written.result() / self.sample_rate, 3)} for sample, path, written in pending]
+        order = {s["id"]: i for i, s in enumerate(samples)}
+        dropped.sort(key=lambda d: order[d["id"]])
         write_json(out / "kept.json", kept)
         write_json(out / "dropped.json", dropped)
         return {"kept": str(out / "kept.json"), "dropped": str(out / "dropped.json"),
-                "n_kept": len(kept), "n_dropped": len(dropped),
+                "n_kept": len(kept), "n_dropped": len(dropped), "dnsmos_threshold": threshold,
                 "enhancer": getattr(self.enhancer, "name", None), "quality": getattr(self.quality, "name", None)}
 
     def _write(self, clip, sr: int, path: Path, enhance: bool) -> int:

@@ -42,7 +42,10 @@ GRID = {
     "max_subtitle_wer": (0.2, 0.3, 0.5, 0.75, 1.0, None),
     "max_overlap_ratio": (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
     "min_seconds": (0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
+    "dnsmos_margin": (None, 0.1, 0.2, 0.3, 0.5),
 }
+# Settings whose "off" (None) is the strictest value rather than the loosest.
+OFF_IS_STRICT = {"dnsmos_margin"}
 KEPT, DROPPED, NOT_SCORED = "kept", "dropped", "not scored"
 
 
@@ -68,16 +71,26 @@ def load_thresholds(config: str | Path = FILTER_CONFIG, overrides: list[str] = (
     return thresholds_of(OmegaConf.merge(OmegaConf.load(config), OmegaConf.from_dotlist(list(overrides))))
 
 
-def recomputed_reason(rules: ReplyFilter, reply: dict) -> str | None:
+def episode_thresholds(rules: ReplyFilter, replies: list[dict]) -> dict[str, float | None]:
+    """Episode -> the DNSMOS bar ``rules`` set there, from the recorded scores of the replies they let through."""
+    scores: dict[str, list[float]] = {}
+    for r in replies:
+        scores.setdefault(r["episode"], [])
+        if "ovrl" in r.get("dnsmos", {}) and rules.reason(r) is None:
+            scores[r["episode"]].append(r["dnsmos"]["ovrl"])
+    return {ep: rules.quality_threshold(ovrls) for ep, ovrls in scores.items()}
+
+
+def recomputed_reason(rules: ReplyFilter, reply: dict, threshold: float | None = None) -> str | None:
     """The drop reason ``rules`` give a recorded reply, where its recorded fields suffice."""
     reason = rules.reason(reply)
     if reason is None and "ovrl" in reply.get("dnsmos", {}):
-        reason = rules.quality_reason(reply["dnsmos"]["ovrl"])
+        reason = rules.quality_reason(reply["dnsmos"]["ovrl"], threshold)
     return reason
 
 
-def verdict(rules: ReplyFilter, reply: dict) -> str:
-    if recomputed_reason(rules, reply) is not None:
+def verdict(rules: ReplyFilter, reply: dict, threshold: float | None = None) -> str:
+    if recomputed_reason(rules, reply, threshold) is not None:
         return DROPPED
     if "ovrl" in reply.get("dnsmos", {}):
         return KEPT
@@ -89,8 +102,9 @@ def verdict(rules: ReplyFilter, reply: dict) -> str:
 
 def check_reproduces(rules: ReplyFilter, kept: list[dict], dropped: list[dict], where: Path) -> None:
     """The thresholds must give every recorded reply its recorded fate, or the sweep measures another filter."""
+    bars = episode_thresholds(rules, kept + dropped)
     for reply, recorded in [(r, None) for r in kept] + [(r, r["reason"]) for r in dropped]:
-        again = recomputed_reason(rules, reply)
+        again = recomputed_reason(rules, reply, bars[reply["episode"]])
         if again != recorded:
             raise SeriesError(
                 f"{where}: reply {reply['id']} was {recorded or 'kept'} but these thresholds give {again or 'kept'}; "
@@ -120,7 +134,7 @@ def tally(replies: list[dict], verdicts: list[str], right: dict[str, bool], cast
 def _strict_to_loose(name: str, values) -> list:
     """A ``min_`` threshold loosens downwards, a ``max_`` one upwards; off (None) is the loosest."""
     lower = name.startswith("min_")
-    off = -math.inf if lower else math.inf
+    off = -math.inf if lower != (name in OFF_IS_STRICT) else math.inf
     return sorted(set(values), key=lambda v: off if v is None else v, reverse=lower)
 
 
@@ -137,7 +151,8 @@ def sweep(kept: list[dict], dropped: list[dict], right: dict[str, bool], thresho
         rows = []
         for value in _strict_to_loose(name, [*values, thresholds[name]]):
             rules = ReplyFilter(**{**thresholds, name: value})
-            row = tally(replies, [verdict(rules, r) for r in replies], right, cast)
+            bars = episode_thresholds(rules, replies)
+            row = tally(replies, [verdict(rules, r, bars[r["episode"]]) for r in replies], right, cast)
             rows.append({"value": value, "configured": value == thresholds[name], **row})
         table[name] = rows
     return table
