@@ -127,8 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=V1,V2", help="diarizer settings to compare")
     parser.add_argument("--cache", type=Path, help="keep segmentation and embeddings per episode here")
     parser.add_argument("--out", type=Path, help="write every row as JSON lines here")
+    parser.add_argument("--episodes", nargs="+", default=["*"], metavar="GLOB", help="only episodes whose name matches")
     args = parser.parse_args(argv)
     settings = parse_settings(args.set)
+
+    import fnmatch
 
     from audiorole.diarization import OfflineDiarizer
     from audiorole.diarization.rttm import read_rttm
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
             name = series.name if series.name != "series" else series.parent.name
             for episode in sorted((series / "episodes").iterdir()):
                 truth = series / "truth" / f"{episode.stem}.rttm"
-                if episode.name.startswith(".") or not truth.is_file():
+                if episode.name.startswith(".") or not truth.is_file() or not any(
+                        fnmatch.fnmatch(episode.stem, pattern) for pattern in args.episodes):
                     continue
                 reference = read_rttm(truth)
                 wave = standardised(episode)
