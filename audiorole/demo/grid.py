@@ -8,8 +8,8 @@ types (babble, music, applause/laughter, wind, street) at several SNRs, each
 with no room, a small room and a large one (RT60), plus reverb alone and the
 clean mix (the demo's 20-25 dB scene beds). Each part of the grid is a few
 *voice sets* (a cast and extras with voices from one engine: the demo's own,
-Kokoro voices and blends, espeak-ng), and one long episode with a TV-sized
-cast. ``dev`` and ``test`` have different voices, names and scripts: defaults
+Kokoro voices and blends, espeak-ng), and one long episode in which the casts
+of all the part's voice sets meet (a TV-sized cast). ``dev`` and ``test`` have different voices, names and scripts: defaults
 are chosen on ``dev`` only, and ``test`` is what the figures report.
 
 Speech is spoken once per line (``ClipCache`` under ``<out>/clips``) and each
@@ -34,7 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import yaml
@@ -172,14 +172,47 @@ def build_part(cfg: dict, part: str, out: Path, only: tuple[str, ...] = ("short"
                 rows += [writer.write_episode(f"s{i + 1}", i, scenes, c, regime, suffix) for c in dealt[(name, i)]]
             prune(writer.folder, {r["episode"] for r in rows if r["set"] == name})
     if LONG in only and spec.get(LONG):
-        long_cfg = cfg[LONG]
-        writer = SeriesWriter(root / LONG, LONG, spec[LONG], seed, names, sr, speak)
-        scenes = writer.scripts(1, int(long_cfg["scenes"]), long_cfg["scene_sizes"])[0]
-        for text in long_cfg["conditions"]:
-            rows.append(writer.write_episode("l1", 0, scenes, Condition.parse(text), long_cfg["subtitles"], ".ogg"))
-        writer.write_cast()
-        prune(writer.folder, {r["episode"] for r in rows if r["set"] == LONG})
+        rows.append(write_long(cfg, part, out, speak))
     return rows
+
+
+def write_long(cfg: dict, part: str, out: Path, speak: ClipCache) -> dict:
+    """The part's long episode: every voice set's cast and extras in one series (a TV-sized cast),
+    in new scenes of lines each voice already spoke in its short scripts (so no line is spoken anew;
+    a line may come back, as catchphrases do). Enrollment clips are the voice sets' own."""
+    import shutil
+
+    spec, long_cfg, short = cfg["parts"][part], cfg[LONG], cfg["short"]
+    seed, names, sr = int(spec["seed"]), list(spec["names"]), int(cfg["sample_rate"])
+    root = out / part
+    bank: dict[str, list[str]] = {}
+    cast, extras, enrollment = [], [], {}
+    for name, vs in spec["voice_sets"].items():
+        writer = SeriesWriter(root / name, name, vs, seed, names, sr, speak)
+        renamed = {}
+        for who in (*writer.cast, *writer.extras):
+            slug = who.slug if who.slug not in bank else f"{who.slug}_{name}"  # two sets may draw one name
+            renamed[who.slug] = slug
+            bank[slug] = []
+            (cast if who.is_cast else extras).append(replace(who, slug=slug))
+            enrollment[slug] = writer.folder / "characters" / who.slug
+        for scenes in writer.scripts(int(short["episodes"]), int(short["scenes"]), short["scene_sizes"]):
+            for turn in (t for s in scenes for t in s.turns):
+                bank[renamed[turn.speaker]].append(turn.text)
+    cast, extras = [c for c in cast if bank[c.slug]], [c for c in extras if bank[c.slug]]  # who spoke at all
+    writer = SeriesWriter(root / LONG, LONG, {"engine": "demo"}, seed, names, sr, speak)
+    writer.cast, writer.extras = tuple(cast), tuple(extras)
+    writer.people = {c.slug: c for c in (*cast, *extras)}
+    rng, spoken = random.Random(f"{seed}:{LONG}:script"), {}
+    scenes = write_episode(rng, int(long_cfg["scenes"]), set(), spoken, writer.cast, writer.extras,
+                           tuple(long_cfg["scene_sizes"]), line=lambda speaker, rng, used, style: rng.choice(bank[speaker]))
+    row = writer.write_episode("l1", 0, scenes, Condition.parse(long_cfg["condition"]), long_cfg["subtitles"], ".ogg")
+    write_registry(writer.folder / "characters.yaml", writer.cast, title=f"grid {part} long")
+    for slug, folder in enrollment.items():
+        if slug in {c.slug for c in cast} and not (writer.folder / "characters" / slug).is_dir():
+            shutil.copytree(folder, writer.folder / "characters" / slug)
+    prune(writer.folder, {row["episode"]})
+    return row
 
 
 def episode_rows(part_dir: str | Path) -> dict[str, dict]:

@@ -214,7 +214,7 @@ def fresh_line(speaker: str, rng: random.Random, used: set[str], tries: int = 50
 
 
 def write_episode(rng: random.Random, n_scenes: int, used: set[str], spoken: dict[str, int],
-                  cast=CAST, extras=EXTRAS, scene_sizes: tuple[int, ...] = (2, 3, 3)) -> list[Scene]:
+                  cast=CAST, extras=EXTRAS, scene_sizes: tuple[int, ...] = (2, 3, 3), line=None) -> list[Scene]:
     """Plan the scenes of one episode among ``cast`` (characters; extras drop by).
 
     ``spoken`` counts characters of text per speaker across the series so far
@@ -222,7 +222,9 @@ def write_episode(rng: random.Random, n_scenes: int, used: set[str], spoken: dic
     has said least, which keeps speaking time balanced even though Mara's
     lines are short and Otis's long. ``scene_sizes``: how many of the cast a
     scene may hold, drawn uniformly (a larger cast wants larger scenes).
+    ``line(speaker, rng, used, style)`` gives each line (default ``fresh_line``).
     """
+    line = line or (lambda speaker, rng, used, style: fresh_line(speaker, rng, used, style=style))
     styles = {c.slug: c.writer for c in (*cast, *extras)}
     slugs = [c.slug for c in cast]
     scenes = []
@@ -238,7 +240,7 @@ def write_episode(rng: random.Random, n_scenes: int, used: set[str], spoken: dic
                 speaker = extras[0].slug if len(extras) == 1 else rng.choice(extras).slug
             else:
                 speaker = _next_speaker(rng, [c for c in present if c != prev], spoken)
-            text = fresh_line(speaker, rng, used, style=styles[speaker])
+            text = line(speaker, rng, used, styles[speaker])
             spoken[speaker] = spoken.get(speaker, 0) + len(text)
             scene.turns.append(Turn(speaker, text))
             prev = speaker
