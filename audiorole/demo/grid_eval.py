@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -29,6 +30,16 @@ from audiorole.utils.atomic import write_jsonl, write_text
 
 from .grid import episode_rows
 from .robustness import prepare_variant, split_overrides
+
+
+def seed_cache(source: Path, target: Path, name: str) -> None:
+    """Give a new setting the step cache of another (hard links, no copy): the pipeline redoes only the
+    steps whose config or inputs differ. Cached results name files in ``source``, which must stay."""
+    import shutil
+
+    work = Path("data") / "prepared" / name / "work"
+    if (source / work).is_dir() and not (target / work).exists():
+        shutil.copytree(source / work, target / work, copy_function=os.link)
 
 
 def score_set(prepared: Path, series: Path, grid_rows: dict[str, dict]) -> list[dict]:
@@ -173,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="default", help="name of this setting (a folder under <work>/<part>)")
     parser.add_argument("--sets", nargs="+", help="only these voice sets (default: all of the part, long included)")
     parser.add_argument("--oracle", action="store_true", help="truth RTTMs as the diarization (ceiling)")
+    parser.add_argument("--reuse", metavar="NAME", help="start from setting NAME's step cache (steps it shares are not redone)")
     args = parser.parse_args(argv)
     part = args.grid / args.part
     grid_rows = episode_rows(part)
@@ -184,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         # Segmentation and embeddings are kept per episode (shared with breakdown sweeps of the same part).
         extra = (["data/prep/diarize=oracle", f"data.prep.diarize.backend.truth_dir={series / 'truth'}"] if args.oracle
                  else [f"+data.prep.diarize.backend.feature_cache={args.work / args.part / 'features'}"])
+        if args.reuse:
+            seed_cache(args.work / args.part / args.reuse / name, out / name, name)
         start = time.perf_counter()
         prepared = prepare_variant(series, name, out, [*extra, *overrides])
         seconds[name] = time.perf_counter() - start
