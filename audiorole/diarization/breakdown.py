@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=V1,V2", help="diarizer settings to compare")
     parser.add_argument("--cache", type=Path, help="keep segmentation and embeddings per episode here")
     parser.add_argument("--out", type=Path, help="write every row as JSON lines here")
+    parser.add_argument("--embed-enhanced", action="store_true",
+                        help="embed speakers from the DeepFilterNet3-enhanced episode (segmentation still reads the original)")
     parser.add_argument("--episodes", nargs="+", default=["*"], metavar="GLOB", help="only episodes whose name matches")
     args = parser.parse_args(argv)
     settings = parse_settings(args.set)
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     from audiorole.diarization.rttm import read_rttm
 
     enhancer = None
-    if args.enhanced:
+    if args.enhanced or args.embed_enhanced:
         from audiorole.enhance.dfn3_onnx import DFN3Onnx
 
         enhancer = DFN3Onnx()
@@ -149,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
 
         grid.update(episode_rows(series.parent))
     for onset in args.onset:
-        diarizer = OfflineDiarizer(onset=onset, feature_cache=args.cache)
+        diarizer = OfflineDiarizer(onset=onset, feature_cache=args.cache,
+                                   embedding_enhancer=enhancer if args.embed_enhanced else None)
         for series in args.series:
             name = series.name if series.name != "series" else series.parent.name
             for episode in sorted((series / "episodes").iterdir()):
@@ -159,13 +162,13 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 reference = read_rttm(truth)
                 wave = standardised(episode)
-                versions = [("original", wave)] + ([("enhanced", None)] if enhancer else [])
+                versions = [("original", wave)] + ([("enhanced", None)] if args.enhanced else [])
                 for audio, signal in versions:
                     if signal is None:
                         signal = enhancer(wave, 16000)
                     features = diarizer.features(signal, 16000)
                     for setting in settings:
-                        tuned = OfflineDiarizer(onset=onset, **setting)
+                        tuned = OfflineDiarizer(onset=onset, **setting)  # its features come from ``diarizer``
                         tuned._pipeline = diarizer.pipeline  # one model load; the settings apply in assemble
                         hypothesis = tuned.assemble(features, reference.uri)
                         parts = episode_parts(reference, hypothesis, args.collar)

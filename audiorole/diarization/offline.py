@@ -57,6 +57,7 @@ class OfflineDiarizer:
         embedding_batch_size: int = 32,
         device: str = "cpu",
         feature_cache: str | None = None,  # folder keeping each input's segmentation and embeddings (sweeps)
+        embedding_enhancer=None,  # ``enhancer(wave, sr) -> wave``: embed speakers from the enhanced input
     ):
         self.hop = float(hop)
         self.onset = float(onset)
@@ -75,6 +76,7 @@ class OfflineDiarizer:
         self.embedding_batch_size = int(embedding_batch_size)
         self.device = str(device)
         self.feature_cache = feature_cache
+        self.embedding_enhancer = embedding_enhancer
         self._pipeline = None
 
     @property
@@ -150,7 +152,9 @@ class OfflineDiarizer:
 
         from audiorole.utils.atomic import atomic_path
 
-        key = hashlib.sha256(wave.tobytes() + repr((self.onset, self.hop, SEGMENTATION_SHA256, FEATURES_VERSION)).encode()).hexdigest()[:24]
+        enhancer = getattr(self.embedding_enhancer, "name", type(self.embedding_enhancer).__name__)
+        settings = (self.onset, self.hop, SEGMENTATION_SHA256, FEATURES_VERSION) + ((enhancer,) if self.embedding_enhancer else ())
+        key = hashlib.sha256(wave.tobytes() + repr(settings).encode()).hexdigest()[:24]
         path = Path(self.feature_cache) / f"{key}.pkl"
         if path.is_file():
             return pickle.loads(path.read_bytes())
@@ -171,6 +175,10 @@ class OfflineDiarizer:
         count = pipeline.speaker_count(binarized, pipeline._segmentation.model.receptive_field, warm_up=(0.0, 0.0))
         if np.nanmax(count.data) == 0.0:
             return None
+        if self.embedding_enhancer is not None:
+            # Who speaks is found in the original; what each voice sounds like, without the noise around it.
+            clean = np.asarray(self.embedding_enhancer(wave, SAMPLE_RATE), dtype=np.float32)
+            file = {**file, "waveform": torch.from_numpy(clean)[None]}
         embeddings = pipeline.get_embeddings(file, binarized, exclude_overlap=pipeline.embedding_exclude_overlap)
         return Features(segmentations, binarized, count, embeddings, frame_levels(wave))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from audiorole.prep.context import EpisodeContext
 from audiorole.prep.transcribe import load_turns
-from audiorole.prep.turns import Turn, overlapped, trim_overlapped_edges
+from audiorole.prep.turns import Turn, overlapped, trim_overlapped_edges, words_text
 from audiorole.utils.atomic import write_json
 
 
@@ -53,7 +53,7 @@ class Scenes:
         words, text = turn.words, turn.text
         if (start, end) != (turn.start, turn.end) and turn.words:
             words = [w for w in turn.words if start <= (w["start"] + w["end"]) / 2 <= end]
-            text = "".join(w["word"] for w in words).strip()
+            text = words_text(words)
         return start, end, text, words, overlapped(start, end, turn.cluster, turns)
 
     def __call__(self, ctx: EpisodeContext, out: Path) -> dict:

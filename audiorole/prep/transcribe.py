@@ -18,7 +18,7 @@ import soundfile as sf
 
 from audiorole.asr.vad import speech_within
 from audiorole.prep.context import EpisodeContext
-from audiorole.prep.turns import Turn
+from audiorole.prep.turns import Turn, words_text
 from audiorole.utils.atomic import write_json
 
 
@@ -49,7 +49,7 @@ class Transcribe:
         heard = [w for w in turn.words if speech_within(regions, w["start"] - self.word_pad, w["end"] + self.word_pad) > 0]
         if len(heard) < len(turn.words):
             turn.words = heard
-            turn.text = "".join(w["word"] for w in heard).strip()
+            turn.text = words_text(heard)
 
     def __call__(self, ctx: EpisodeContext, out: Path) -> dict:
         wave, sr = sf.read(ctx.results["standardise"]["audio"], dtype="float32")

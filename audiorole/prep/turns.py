@@ -30,6 +30,11 @@ class Turn:
         return asdict(self)
 
 
+def words_text(words: list[dict]) -> str:
+    """The text of timed words (ASR backends differ in whether a word carries its leading space)."""
+    return " ".join(w["word"].strip() for w in words if w["word"].strip())
+
+
 def build_turns(segments: list[tuple[float, float, str]], merge_gap: float = 0.5, min_duration: float = 0.2) -> list[Turn]:
     """Merge same-speaker segments closer than ``merge_gap`` (unless another speaker talks between)."""
     segments = sorted((s, e, lab) for s, e, lab in segments if e - s > 0)
