@@ -46,7 +46,8 @@ def score_set(prepared: Path, series: Path, grid_rows: dict[str, dict]) -> list[
     """One row per episode of a prepared voice set: its grid row, DER parts and the truth scores."""
     from audiorole.diarization.breakdown import episode_parts
     from audiorole.diarization.rttm import read_rttm
-    from audiorole.prep.truth_eval import evaluate_against_truth, read_jsonl, truth_speaker
+    from audiorole.prep.truth_eval import evaluate_against_truth, read_jsonl
+    from audiorole.prep.truth_spans import truth_speaker
 
     report = evaluate_against_truth(prepared, series / "truth", series_dir=series)
     kept = read_jsonl(prepared / "kept.jsonl")

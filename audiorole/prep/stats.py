@@ -46,7 +46,7 @@ def character_health(kept: list[dict], attributed: dict[str, float] | None, char
                      scripts: dict[str, list[dict]] | None = None) -> dict[str, dict]:
     """Per character: diarized speech attributed, kept, their ratio, and (with truth scripts) recall and
     precision; ``flag`` says when its kept audio collapsed against its screen time or the cast's recall."""
-    from audiorole.prep.truth_eval import covers, truth_speaker
+    from audiorole.prep.truth_spans import covers, truth_speaker
 
     rows: dict[str, dict] = {}
     for name in sorted(set(characters) | {r["character"] for r in kept}):

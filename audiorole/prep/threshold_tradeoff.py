@@ -30,7 +30,8 @@ from pathlib import Path
 
 from audiorole.errors import SeriesError
 from audiorole.prep.filter import ReplyFilter
-from audiorole.prep.truth_eval import find_truth, read_jsonl, read_script, truth_speaker
+from audiorole.prep.truth_eval import find_truth, read_jsonl, read_script
+from audiorole.prep.truth_spans import truth_speaker
 from audiorole.utils.resolvers import ROOT_DIR
 
 log = logging.getLogger(__name__)

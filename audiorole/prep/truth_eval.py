@@ -33,6 +33,7 @@ from pathlib import Path
 from audiorole.asr.wer import wer
 from audiorole.data.subtitles import read_srt
 from audiorole.errors import SeriesError
+from audiorole.prep.truth_spans import covers, truth_speaker
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +48,10 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
-def _overlap(a0, a1, b0, b1) -> float:
-    return max(0.0, min(a1, b1) - max(a0, b0))
-
-
 def subtitle_regime(srt: Path) -> str:
     if not srt.is_file():
         return "none"
     return "named" if any(cue.speaker for cue in read_srt(srt)) else "unnamed"
-
-
-def truth_speaker(reply: dict, script: list[dict]) -> str | None:
-    """Who talks most inside the reply's span, by the script."""
-    talk = defaultdict(float)
-    for utt in script:
-        talk[utt["speaker"]] += _overlap(reply["start"], reply["end"], utt["start"], utt["end"])
-    talk = {k: v for k, v in talk.items() if v > 0}
-    return max(talk, key=talk.get) if talk else None
-
-
-def covers(reply: dict, utt: dict) -> bool:
-    """A reply covers an utterance when more than half of the utterance lies inside it."""
-    return _overlap(reply["start"], reply["end"], utt["start"], utt["end"]) > 0.5 * (utt["end"] - utt["start"])
 
 
 def _ratio(num: int, den: int) -> float | None:

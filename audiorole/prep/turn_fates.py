@@ -24,14 +24,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from audiorole.prep.truth_eval import covers
+from audiorole.prep.truth_spans import covers, overlap_seconds
 
 DIARIZATION_LOSSES = ("missed", "fragmented", "wrong_cluster")
 ATTRIBUTION_LOSSES = ("unnamed", "misnamed")
-
-
-def _overlap(a0, a1, b0, b1) -> float:
-    return max(0.0, min(a1, b1) - max(a0, b0))
 
 
 def cluster_owners(hypothesis, reference) -> dict[str, str | None]:
@@ -73,8 +69,8 @@ def episode_fates(script: list[dict], turns: list[dict], kept: list[dict], dropp
         if lost:
             out.append((u, f"dropped:{lost[0]['reason']}"))
             continue
-        best = max(turns, key=lambda t: _overlap(t["start"], t["end"], a, b), default=None)
-        if best is None or _overlap(best["start"], best["end"], a, b) <= half:
+        best = max(turns, key=lambda t: overlap_seconds(t["start"], t["end"], a, b), default=None)
+        if best is None or overlap_seconds(best["start"], best["end"], a, b) <= half:
             out.append((u, _missed_or_fragmented(hypothesis, a, b)))
             continue
         label = _label_at(hypothesis, max(a, best["start"]), min(b, best["end"]))
