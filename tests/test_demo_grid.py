@@ -84,3 +84,21 @@ def test_clip_cache_speaks_each_line_once(tmp_path, monkeypatch):
     second = cache(spec, "Mind the shoals.", 16000)
     assert len(calls) == 1 and np.array_equal(first, second) and first.dtype == np.float32
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_voice_sets_sharing_an_episode_name_are_scored_apart(tmp_path):
+    import json
+
+    from audiorole.demo.grid import episode_rows
+    from audiorole.demo.grid_eval import pooled
+
+    for name, cast in (("harbor", 3), ("kokoro", 4)):
+        (tmp_path / name / "truth").mkdir(parents=True)
+        row = {"set": name, "episode": "s1_clean", "cast": cast}
+        (tmp_path / name / "truth" / "s1_clean.json").write_text(json.dumps({"row": row}))
+    assert {k: r["cast"] for k, r in episode_rows(tmp_path).items()} == {("harbor", "s1_clean"): 3,
+                                                                         ("kokoro", "s1_clean"): 4}
+    rows = [{"set": s, "episode": "s1_clean", "der": 5.0, "kept": 10, "kept_right": right, "turns": 20,
+             "recalled": 10, "kept_minutes": 1.0, "by_character": {}, "fates": {}} for s, right in (("a", 10), ("b", 8))]
+    figures = pooled(rows)
+    assert figures["precision"]["value"] == pytest.approx(0.9) and figures["precision"]["episodes"] == 2

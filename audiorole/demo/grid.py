@@ -215,12 +215,13 @@ def write_long(cfg: dict, part: str, out: Path, speak: ClipCache) -> dict:
     return row
 
 
-def episode_rows(part_dir: str | Path) -> dict[str, dict]:
-    """Episode -> its grid row (voice set, condition, ...), for every episode written under a part's folder."""
+def episode_rows(part_dir: str | Path) -> dict[tuple[str, str], dict]:
+    """(voice set, episode) -> its grid row (condition, cast, ...), for every episode written under a part's
+    folder. Keyed by the pair: voice sets share episode names (each has an ``s1_clean``)."""
     rows = {}
     for marker in sorted(Path(part_dir).glob("*/truth/*.json")):
         row = json.loads(marker.read_text())["row"]
-        rows[row["episode"]] = row
+        rows[row["set"], row["episode"]] = row
     return rows
 
 

@@ -42,7 +42,7 @@ def seed_cache(source: Path, target: Path, name: str) -> None:
         shutil.copytree(source / work, target / work, copy_function=os.link)
 
 
-def score_set(prepared: Path, series: Path, grid_rows: dict[str, dict]) -> list[dict]:
+def score_set(prepared: Path, series: Path, grid_rows: dict[tuple[str, str], dict]) -> list[dict]:
     """One row per episode of a prepared voice set: its grid row, DER parts and the truth scores."""
     from audiorole.diarization.breakdown import episode_parts
     from audiorole.diarization.rttm import read_rttm
@@ -61,7 +61,7 @@ def score_set(prepared: Path, series: Path, grid_rows: dict[str, dict]) -> list[
         mine = [r for r in kept if r["episode"] == ep]
         fates = scores.get("turn_fates", {})
         rows.append({
-            **grid_rows.get(ep, {"episode": ep}),
+            **grid_rows.get((series.name, ep), {"episode": ep, "set": series.name}),
             "der": parts[0], "missed": parts[1], "false_alarm": parts[2], "confusion": parts[3],
             "kept": len(mine), "kept_right": sum(truth_speaker(r, scripts[ep]) == r["character"] for r in mine),
             "kept_minutes": round(sum(r["end"] - r["start"] for r in mine) / 60, 3),
@@ -74,7 +74,7 @@ def score_set(prepared: Path, series: Path, grid_rows: dict[str, dict]) -> list[
 def _ratio(rows: list[dict], num: str, den: str) -> dict:
     from audiorole.eval.uncertainty import bootstrap_ci
 
-    by_episode = {r["episode"]: [1.0] * r[num] + [0.0] * (r[den] - r[num]) for r in rows if r[den]}
+    by_episode = {(r["set"], r["episode"]): [1.0] * r[num] + [0.0] * (r[den] - r[num]) for r in rows if r[den]}
     mean, low, high = bootstrap_ci(by_episode)
     return {"value": mean, "low": low, "high": high, "n": sum(r[den] for r in rows), "episodes": len(by_episode)}
 

@@ -101,13 +101,13 @@ def _label(onset: float, setting: dict) -> str:
     return " ".join([f"{onset:g}", *(f"{k}={v}" for k, v in setting.items())])
 
 
-def summary(rows: list[dict], grid: dict[str, dict]) -> str:
+def summary(rows: list[dict], grid: dict[tuple[str, str], dict]) -> str:
     """Per setting: mean and worst DER and episodes over 15 %, overall and by SNR where the grid says."""
     from collections import defaultdict
 
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in rows:
-        snr = grid.get(r["episode"], {}).get("snr_db", "?")
+        snr = grid.get((r["series"], r["episode"]), {}).get("snr_db", "?")
         groups[(r["setting"], "all")].append(r["der"])
         groups[(r["setting"], "clean" if snr is None else f"{snr:g} dB" if snr != "?" else "?")].append(r["der"])
     lines = ["| setting | SNR | episodes | DER mean % | DER max % | > 15 % |", "|---|---|---|---|---|---|"]
