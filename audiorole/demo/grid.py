@@ -104,9 +104,16 @@ class SeriesWriter:
     def write_cast(self) -> None:
         """Registry and enrollment clips (3-12 s: a slow, long-winded character has few lines under 8 s)."""
         write_registry(self.folder / "characters.yaml", self.cast, title=f"grid {self.name}")
-        if not all(len(list((self.folder / "characters" / c.slug).glob("*.flac"))) >= 4 for c in self.cast):
+        # The clips are remade when the cast's voices change: old clips would enroll another voice under the name.
+        marker, voices = self.folder / "enrollment_voices.json", {c.slug: c.voice for c in self.cast}
+        if not marker.is_file() or json.loads(marker.read_text()) != json.loads(json.dumps(voices)):
+            import shutil
+
+            for c in self.cast:
+                shutil.rmtree(self.folder / "characters" / c.slug, ignore_errors=True)
             write_enrollment(self.folder / "characters", random.Random(f"{self.seed}:{self.name}:enroll"),
                              set(self.used), self.cast, speak=self.speak, seconds=(3.0, 12.0))
+            write_text(marker, json.dumps(voices, indent=1))
 
     def write_episode(self, script_name: str, index: int, scenes, condition: Condition, regime: str,
                       suffix: str) -> dict:
@@ -208,8 +215,13 @@ def write_long(cfg: dict, part: str, out: Path, speak: ClipCache) -> dict:
                            tuple(long_cfg["scene_sizes"]), line=lambda speaker, rng, used, style: rng.choice(bank[speaker]))
     row = writer.write_episode("l1", 0, scenes, Condition.parse(long_cfg["condition"]), long_cfg["subtitles"], ".ogg")
     write_registry(writer.folder / "characters.yaml", writer.cast, title=f"grid {part} long")
+    # Copied afresh each run: clips left from an earlier cast would enroll another voice under the name.
+    keep = {c.slug for c in cast}
+    for old in (writer.folder / "characters").iterdir():
+        if old.is_dir():
+            shutil.rmtree(old)
     for slug, folder in enrollment.items():
-        if slug in {c.slug for c in cast} and not (writer.folder / "characters" / slug).is_dir():
+        if slug in keep:
             shutil.copytree(folder, writer.folder / "characters" / slug)
     prune(writer.folder, {row["episode"]})
     return row
