@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     grid_rows = episode_rows(part)
     sets = args.sets or sorted({r["set"] for r in grid_rows.values()})
     out = args.work / args.part / args.name
-    rows, seconds = [], {}
+    rows, seconds, peak = [], {}, {}
     for name in sets:
         series = part / name
         # Segmentation and embeddings are kept per episode (shared with breakdown sweeps of the same part).
@@ -200,12 +200,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.reuse:
             seed_cache(args.work / args.part / args.reuse / name, out / name, name)
         start = time.perf_counter()
-        prepared = prepare_variant(series, name, out, [*extra, *overrides])
+        prepared = prepare_variant(series, name, out, [*extra, *overrides], peak)
         seconds[name] = time.perf_counter() - start
         rows += score_set(prepared, series, grid_rows)
         write_jsonl(out / "episodes.jsonl", rows)
     write_text(out / "report.md", report(rows, f"Grid {args.part}, setting {args.name}"))
     write_text(out / "seconds.json", json.dumps(seconds, indent=1))
+    write_text(out / "peak_memory_gb.json", json.dumps({k: round(v / 2**30, 2) for k, v in peak.items()}, indent=1))
     print((out / "report.md").read_text())
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -48,12 +47,17 @@ def make_variant(condition: Condition, work: Path, episodes: int, scenes: int, s
     return series
 
 
-def prepare_variant(series: Path, label: str, work: Path, overrides: list[str]) -> Path:
-    """Prepare one variant with the offline pipeline (in a child process: one model load per variant)."""
+def prepare_variant(series: Path, label: str, work: Path, overrides: list[str], peak: dict | None = None) -> Path:
+    """Prepare one variant with the offline pipeline (in a child process: one model load per variant);
+    ``peak[label]`` gets the peak memory of that process and its workers together, in bytes."""
+    from audiorole.utils.tree_memory import run_with_peak_memory
+
     data_dir = work / label / "data"
     cmd = [sys.executable, "-m", "audiorole.prepare", "data=series", f"data.series_dir={series}", f"data.name={label}",
            f"paths.data_dir={data_dir}", "~tokenizer", "allow_failures=true", *overrides]
-    subprocess.run(cmd, check=True)
+    _, peak_bytes = run_with_peak_memory(cmd)
+    if peak is not None:
+        peak[label] = peak_bytes
     return data_dir / "prepared" / label
 
 
