@@ -119,3 +119,13 @@ def test_the_offline_whisper_on_music_applause_and_silence(episode):
     assert "steady as she goes" in turns["speech"]["text"].lower().replace(",", "").replace("study", "steady")
     [reply] = [s for s in samples if reasons[s["id"]] is None]
     assert reply["text"] == turns["speech"]["text"] and reply["context"] == []
+
+
+def test_words_the_vad_keeps_stay_separate_words_when_the_backend_gives_no_spaces():
+    # The shipped transcriber's words carry no leading space: a thinned turn must not read "Mindtheshoals."
+    step = Transcribe(backend=None)
+    turn = Turn(start=0.0, end=3.0, cluster="A", text="Mind the shoals. Uh",
+                words=[{"start": s, "end": s + 0.4, "word": w, "p": 0.9}
+                       for s, w in ((0.1, "Mind"), (0.6, "the"), (1.1, "shoals."), (2.5, "Uh"))])
+    step.gate(turn, regions=[(0.0, 1.8)])
+    assert turn.text == "Mind the shoals." and len(turn.words) == 3

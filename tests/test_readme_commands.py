@@ -38,6 +38,8 @@ OTHER_ENTRY_POINTS = {
     "audiorole.benchmark": "tests/test_benchmark.py",
     "audiorole.listening_test": "tests/test_listening_test.py",
     "audiorole.demo.robustness": "tests/test_demo_conditions.py::test_robustness_row_and_table",  # its sweep is minutes per condition
+    "audiorole.demo.grid": "tests/test_grid_cli.py::test_grid_writes_series_with_truth_and_a_rerun_speaks_nothing",
+    "audiorole.demo.grid_eval": "tests/test_grid_cli.py::test_grid_eval_scores_every_episode_with_intervals_and_memory",
     "audiorole.diarization.breakdown": "tests/test_diarization_breakdown.py::test_cli_prints_each_demo_episode_with_its_parts",
     "audiorole.demo.clean_resynthesis": "tests/test_clean_resynthesis.py::test_cli_prints_a_row_per_source_and_speech",
     "audiorole.demo.base_corpus": "tests/test_base_corpus.py::test_corpus_writer_writes_clips_and_a_manifest_and_resumes",
