@@ -56,6 +56,7 @@ def test_corpus_voices_are_disjoint_from_the_cast_and_held_out_voices_from_train
     assert {utterance(0, i).split for i in range(N_UTTERANCES) if utterance(0, i).voice in TEST_VOICES} == {"test"}
 
 
+@pytest.mark.slow  # writes and checks the whole broad vocabulary (seconds on 2 cores)
 def test_broad_vocabulary_is_broad_and_clean():
     from better_profanity import profanity
 
