@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -107,8 +108,6 @@ class SeriesWriter:
         # The clips are remade when the cast's voices change: old clips would enroll another voice under the name.
         marker, voices = self.folder / "enrollment_voices.json", {c.slug: c.voice for c in self.cast}
         if not marker.is_file() or json.loads(marker.read_text()) != json.loads(json.dumps(voices)):
-            import shutil
-
             for c in self.cast:
                 shutil.rmtree(self.folder / "characters" / c.slug, ignore_errors=True)
             write_enrollment(self.folder / "characters", random.Random(f"{self.seed}:{self.name}:enroll"),
@@ -187,8 +186,6 @@ def write_long(cfg: dict, part: str, out: Path, speak: ClipCache) -> dict:
     """The part's long episode: every voice set's cast and extras in one series (a TV-sized cast),
     in new scenes of lines each voice already spoke in its short scripts (so no line is spoken anew;
     a line may come back, as catchphrases do). Enrollment clips are the voice sets' own."""
-    import shutil
-
     spec, long_cfg, short = cfg["parts"][part], cfg[LONG], cfg["short"]
     seed, names, sr = int(spec["seed"]), list(spec["names"]), int(cfg["sample_rate"])
     root = out / part
