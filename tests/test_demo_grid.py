@@ -96,6 +96,9 @@ def test_voice_sets_sharing_an_episode_name_are_scored_apart(tmp_path):
         (tmp_path / name / "truth").mkdir(parents=True)
         row = {"set": name, "episode": "s1_clean", "cast": cast}
         (tmp_path / name / "truth" / "s1_clean.json").write_text(json.dumps({"row": row}))
+    # a plain series beside them (the demo's own) carries a condition.json that is not a grid marker
+    (tmp_path / "series" / "truth").mkdir(parents=True)
+    (tmp_path / "series" / "truth" / "condition.json").write_text(json.dumps({"noise": "music"}))
     assert {k: r["cast"] for k, r in episode_rows(tmp_path).items()} == {("harbor", "s1_clean"): 3,
                                                                          ("kokoro", "s1_clean"): 4}
     rows = [{"set": s, "episode": "s1_clean", "der": 5.0, "kept": 10, "kept_right": right, "turns": 20,

@@ -226,11 +226,13 @@ def write_long(cfg: dict, part: str, out: Path, speak: ClipCache) -> dict:
 
 def episode_rows(part_dir: str | Path) -> dict[tuple[str, str], dict]:
     """(voice set, episode) -> its grid row (condition, cast, ...), for every episode written under a part's
-    folder. Keyed by the pair: voice sets share episode names (each has an ``s1_clean``)."""
+    folder. Keyed by the pair: voice sets share episode names (each has an ``s1_clean``). Other JSON beside
+    the truth (a series' ``condition.json``) is not a grid marker and is passed over."""
     rows = {}
     for marker in sorted(Path(part_dir).glob("*/truth/*.json")):
-        row = json.loads(marker.read_text())["row"]
-        rows[row["set"], row["episode"]] = row
+        row = json.loads(marker.read_text()).get("row")
+        if isinstance(row, dict) and {"set", "episode"} <= row.keys():
+            rows[row["set"], row["episode"]] = row
     return rows
 
 
