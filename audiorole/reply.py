@@ -37,7 +37,7 @@ def load_lm(args):
     from audiorole.models.lm.lora import load_adapter, read_chat
 
     if args.adapter:
-        model, tokenizer = load_adapter(args.adapter)
+        model, tokenizer = load_adapter(args.adapter, merge=True)
         return model, tokenizer, read_chat(args.adapter)
     if not (Path(args.model) / "config.json").is_file():
         raise AudioroleError(f"{args.model}: not a transformers model folder (no config.json); pass a run's lm/merged folder")
@@ -77,6 +77,19 @@ def _context_codes(args, n_turns: int):
     return codes
 
 
+def decoding(args):
+    """The model folder's generation.json (``{}`` for an older export: greedy), with the given flags on top."""
+    from audiorole.models.lm.generate import GenerationSettings
+    from audiorole.models.lm.lora import read_generation
+
+    settings = read_generation(args.adapter or args.model)
+    given = {"do_sample": args.sample, "temperature": args.temperature, "top_p": args.top_p,
+             "repetition_penalty": args.repetition_penalty, "max_new_tokens": args.max_new_tokens, "seed": args.seed}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    settings.setdefault("max_new_tokens", 600)
+    return GenerationSettings(**settings)
+
+
 def answer(model, tokenizer, chat: dict, system: str, context, codes=None, settings=None, decoder=None,
            vocoder=None, n_steps: int = 10):
     """``(text, speech codes, waveform or None)``: the reply to a scene, spoken when a decoder is given."""
@@ -107,16 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--system", help="system prompt; default: the character's persona")
     parser.add_argument("--series", help="series folder whose characters.yaml holds the persona")
     parser.add_argument("--character", help="who answers (a name in characters.yaml)")
-    parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--top-p", type=float, default=0.9)
-    parser.add_argument("--max-new-tokens", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=0)
+    # Decoding: the model's own generation.json (what its run validated with), each flag overriding one field.
+    parser.add_argument("--sample", action=argparse.BooleanOptionalAction, default=None,
+                        help="sample (--sample) or decode greedily (--no-sample)")
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--repetition-penalty", type=float, help="on the reply's text tokens (1.0: none)")
+    parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument("--seed", type=int)
     parser.add_argument("--steps", type=int, default=10, help="flow-matching steps of the decoder")
     parser.add_argument("--out", required=True, help="output wav; the text goes to the same name with .txt")
     args = parser.parse_args(argv)
     try:
-        from audiorole.models.lm.generate import GenerationSettings
         from audiorole.text.template import ChatFormat
         from audiorole.utils.atomic import atomic_path, write_text
 
@@ -132,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         codes = _context_codes(args, len(context))
         if codes is not None and not context:
             context = tuple(parse_context("\n".join("user: " for _ in codes)))
-        settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
-                                      temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+        settings = decoding(args)
         out = Path(args.out)
         if args.stream and decoder is not None:
             fmt = ChatFormat(tokenizer, **chat)

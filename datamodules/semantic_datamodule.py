@@ -6,6 +6,12 @@ dev and test items were never trained on. Batches are bucketed by reply duration
 with Lhotse's DynamicBucketingSampler (speech tokens, 12.5 per second, are most
 of a sample's length). Batches hold ``Dialogue`` records; the semantic module
 encodes them with its LM's tokenizer.
+
+``cast`` trains one adapter on several characters at once (``all``: every character
+with kept replies), each reply under its own character's persona (the system prompt):
+a small LM sees three times the lines of one character, and the persona is what tells
+the characters apart when it answers. Validation then covers the same characters'
+dev parts; the test part stays out of it as always.
 """
 
 import logging
@@ -26,8 +32,10 @@ def _as_is(batch):
 
 class SemanticDataModule(SeriesDataModule):
     def __init__(self, data, character: str, tokenizer=None, max_duration: float = 60.0, num_buckets: int = 4,
-                 max_minutes: float | None = None, num_workers: int = 0, seed: int = 0):
+                 max_minutes: float | None = None, num_workers: int = 0, seed: int = 0,
+                 cast: list[str] | str | None = None):
         super().__init__(data, character, tokenizer)
+        self.cast = cast
         self.max_duration = max_duration
         self.num_buckets = num_buckets
         self.max_minutes = max_minutes
@@ -35,11 +43,23 @@ class SemanticDataModule(SeriesDataModule):
         self.seed = seed
 
     def setup(self, stage: str | None = None) -> None:
-        self.read_parts(self.max_minutes, self.seed, needs="the semantic stage needs more of this character's lines")
+        needs = "the semantic stage needs more of this character's lines"
+        self.read_parts(self.max_minutes, self.seed, needs=needs)
+        trained = [self.character]
+        if self.cast:
+            from audiorole.data.splits import train_and_dev
+            from audiorole.eval.run import resolve_characters
+
+            for other in resolve_characters(self.cast, self.data.out_dir):
+                if other not in trained:
+                    train, dev = train_and_dev(self.data.out_dir, other, self.data.get("splits"), self.max_minutes,
+                                               self.seed, needs=needs)
+                    self.train_cuts, self.val_cuts = self.train_cuts + train, self.val_cuts + dev
+                    trained.append(other)
         self.token_dir = latest_cache(self.data.out_dir)
         self.systems = system_prompts(self.data.series_dir)
-        log.info("semantic data for %s: %d train replies, %d dev replies",
-                 self.character, len(self.train_cuts), len(self.val_cuts))
+        log.info("semantic data for %s: %d train replies, %d dev replies", ", ".join(trained),
+                 len(self.train_cuts), len(self.val_cuts))
 
     def _loader(self, cuts, shuffle: bool) -> DataLoader:
         sampler = reply_sampler(cuts, self.max_duration, self.num_buckets, shuffle, self.seed)

@@ -16,6 +16,7 @@ checkpoint's adapters (best on the monitored dev metric) are exported, with
 ``trained_on.json`` (split, dataset, selection).
 """
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -44,7 +45,8 @@ class SemanticModule(L.LightningModule):
     def __init__(self, lm, lora, optimizer, chat: dict | None = None, scheduler=None, series_dir: str | None = None,
                  prepared_dir: str | None = None, generation: dict | None = None, decoder_dir: str | None = None,
                  decoder_steps: int = 10, pack_to: int | None = None, gradient_checkpointing: bool = False,
-                 val_generate: int = 2, export_dir: str | None = None, export_merged: bool = True):
+                 val_generate: int = 2, export_dir: str | None = None, export_merged: bool = True,
+                 init_from: str | None = None):
         super().__init__()
         # Plain containers, so checkpoints load with torch's weights_only unpickler.
         chat, generation = _plain(chat) or {}, _plain(generation) or {}
@@ -54,7 +56,7 @@ class SemanticModule(L.LightningModule):
         self.chat_options = chat
         self.generation = GenerationSettings(**generation)
         self.model = self.tokenizer = self.chat = None
-        self.decoder = None
+        self.decoder = self.vocoder = None
         self.strict_loading = False  # checkpoints hold adapters only
         self.val_loss, self.val_tokens = MeanMetric(), SumMetric()
         self.val_text_loss, self.val_audio_loss = MeanMetric(), MeanMetric()
@@ -71,13 +73,23 @@ class SemanticModule(L.LightningModule):
             base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             base.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need a grad path
         self.model = lora_lib.apply_lora(base, self.lora_config)
+        if self.hparams.init_from:
+            if self.hparams.prepared_dir:  # what it learnt must not include this split's held-out scenes
+                from audiorole.data.splits import load_splits
+                from audiorole.data.trained_on import check_not_trained_on
+
+                check_not_trained_on(self.hparams.init_from, load_splits(self.hparams.prepared_dir), "test")
+            lora_lib.start_from(self.model, self.hparams.init_from)
         self.model.train()  # loaders hand back eval-mode models; LoRA dropout must act while fitting
         self.chat = ChatFormat(self.tokenizer, **self.chat_options)
         if self.hparams.decoder_dir:
-            from audiorole.models.flow.decoder import FlowDecoder
+            from audiorole.eval.systems.loading import load_decoder, load_vocoder
 
-            self.decoder = FlowDecoder.load(self.hparams.decoder_dir)
+            self.decoder = load_decoder(self.hparams.decoder_dir)
             self.decoder.requires_grad_(False)
+            self.vocoder = load_vocoder(None, self.hparams.decoder_dir)[0]  # the one exported beside it, else None
+            if self.vocoder is not None:
+                self.vocoder.requires_grad_(False)
         n_train = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         log.info("LoRA: %d trainable parameters (%.3f %% of %d)", n_train,
                  100 * n_train / max(1, sum(p.numel() for p in self.model.parameters())),
@@ -194,7 +206,7 @@ class SemanticModule(L.LightningModule):
 
             tokens = TokenCache(latest_cache(self.hparams.prepared_dir))
         return respond_lib.respond(self.model, self.tokenizer, self.chat, items, self.generation, self._systems(),
-                                   self.decoder, self.hparams.decoder_steps, tokens)
+                                   self.decoder, self.hparams.decoder_steps, tokens, self.vocoder)
 
     # ---- optimisation and checkpoints ----------------------------------------------------
     def configure_optimizers(self):
@@ -228,11 +240,13 @@ class SemanticModule(L.LightningModule):
     def export(self, path: str | Path) -> Path:
         """``adapter/`` (always) and ``merged/`` (``export_merged``), each with the tokenizer and the chat format."""
         path = Path(path)
+        generation = dataclasses.asdict(self.generation)
         lora_lib.save_adapter(self.model, path / "adapter", self.tokenizer, _partial_to_config(self.lm_factory),
-                              chat=self.chat_options)
+                              chat=self.chat_options, generation=generation)
         log.info("saved the LoRA adapter to %s", path / "adapter")
         if self.hparams.export_merged:
-            lora_lib.export_merged(self.model, self.tokenizer, path / "merged", chat=self.chat_options)
+            lora_lib.export_merged(self.model, self.tokenizer, path / "merged", chat=self.chat_options,
+                                   generation=generation)
             log.info("exported the merged model to %s", path / "merged")
         return path
 

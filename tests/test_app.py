@@ -199,7 +199,6 @@ def test_with_an_adapter_the_app_says_what_audiorole_reply_says(make_cfg, tmp_pa
     from audiorole import reply
     from audiorole.app.catalog import Character
     from audiorole.app.respond import Responder
-    from audiorole.models.lm.generate import GenerationSettings
     from flow_fakes import tiny_flow
     from semantic_build import build, semantic_cfg
     from semantic_fakes import make_prepared as make_semantic
@@ -214,7 +213,7 @@ def test_with_an_adapter_the_app_says_what_audiorole_reply_says(make_cfg, tmp_pa
     tiny_flow().save(tmp_path / "decoder")
     character = Character(name="ann", decoder=tmp_path / "decoder", adapter=adapter, prepared=prepared, series=series,
                           n_steps=2)
-    responder = Responder(character, GenerationSettings(max_new_tokens=40))
+    responder = Responder(character, {"max_new_tokens": 40})
     assert responder.mode == "lm" and "words from the trained LM" in responder.describe()
     answer = responder.reply(reply.parse_context("bob: Well, I suppose."))
     assert reply.main(["--adapter", str(adapter), "--series", str(series), "--character", "ann", "--context",

@@ -137,3 +137,42 @@ def test_each_character_can_have_its_own_adapter(make_cfg, prepared, adapter):
                        series_dir=str(prepared[1]))
     assert [o.text for o in mapped.respond(items)] == [o.text for o in trained.respond(items)]
     assert mapped.trained_sources() == [str(adapter_dir)] and mapped.describe()["adapter"] == {CHARACTER: str(adapter_dir)}
+
+
+def test_each_character_speaks_with_its_decoder_and_the_vocoder_beside_it(make_cfg, prepared, adapter, tmp_path,
+                                                                           monkeypatch):
+    """The reply's codes are spoken by the character's decoder through the vocoder its run exported (not
+    Griffin-Lim); the decoders count as trained parts, checked against the split like the adapter."""
+    import numpy as np
+
+    from audiorole.models.lm import respond as respond_lib
+    from audiorole.models.vocoder.vocoder import Vocoder
+    from flow_fakes import tiny_flow
+
+    adapter_dir, trained = adapter
+    folder = tmp_path / "decoder"
+    tiny_flow(vocab_size=trained.chat.vocab.n_audio).eval().save(folder)
+    torch.manual_seed(0)
+    Vocoder.from_config("tiny").save(folder / "vocoder")
+    spoken = []
+
+    def speak(codes, decoder, vocoder=None, n_steps=10):
+        if decoder is None:
+            return np.zeros(0, np.float32)
+        spoken.append((decoder, vocoder, n_steps))
+        return np.ones(decoder.sample_rate, np.float32)
+
+    monkeypatch.setattr(respond_lib, "speak", speak)
+    items = held_out_items(prepared[0], CHARACTER, part="test")[:2]
+    settings = {**dataclasses.asdict(trained.generation), "max_new_tokens": 40}
+    system = LMReplies(adapter=str(adapter_dir), generation=settings, series_dir=str(prepared[1]),
+                       decoder={CHARACTER: str(folder)}, decoder_steps=2)
+    outputs = system.respond(items)
+    decoder, vocoder = system._voice(CHARACTER)
+    assert isinstance(vocoder, Vocoder) and spoken == [(decoder, vocoder, 2)] * 2
+    assert all(o.sample_rate == decoder.sample_rate and o.wave.size for o in outputs)
+    plain = LMReplies(adapter=str(adapter_dir), generation=settings, series_dir=str(prepared[1])).respond(items)
+    assert [o.text for o in plain] == [o.text for o in outputs]
+    assert system.trained_sources() == [str(adapter_dir), str(folder)]
+    with pytest.raises(AudioroleError, match="no decoder for character"):
+        LMReplies(adapter=str(adapter_dir), generation=settings, decoder={"otis": str(folder)}).respond(items)

@@ -117,7 +117,46 @@ def test_sampling_is_seeded(fmt):
     settings = GenerationSettings(max_new_tokens=20, do_sample=True, temperature=1.0, top_p=1.0, seed=3)
     first = generate_reply(model, fmt.vocab, prompt(fmt), settings)[0]
     assert first == generate_reply(model, fmt.vocab, prompt(fmt), settings)[0]
+    # Another scene draws from its own stream (one seed for every prompt made the replies start alike).
+    from audiorole.models.lm.generate import reply_seed
+
+    other = fmt.prompt("be brief", [])[:-1] + [W["w1"], fmt.prompt("be brief", [])[-1]]
+    assert reply_seed(3, prompt(fmt)) != reply_seed(3, other) and reply_seed(3, other) == reply_seed(3, list(other))
+    assert reply_seed(3, prompt(fmt)) != reply_seed(4, prompt(fmt))
     assert all(fmt.vocab.is_text(i) or fmt.vocab.is_audio(i) or i in fmt.vocab.stop for i in first)
+
+
+def test_sampling_leaves_the_callers_random_stream_alone(fmt):
+    """A validation preview that samples must not reset the training RNG to the generation seed."""
+    model = markov_lm(len(fmt.tokenizer), {}, default={})
+    settings = GenerationSettings(max_new_tokens=5, do_sample=True, temperature=1.0, top_p=1.0, seed=3)
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    generate_reply(model, fmt.vocab, prompt(fmt), settings)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_repetition_penalty_acts_on_the_replys_text_only(fmt):
+    """The model loops w0 -> w1 -> w0 ...; with a penalty it moves on to w2 (its second choice), while a
+    speech code repeating itself (a held vowel) is left alone, and a word of the prompt is not penalised."""
+    w0, w1, w2 = W["w0"], W["w1"], W["w2"]
+    chain = {W["streaming_transcription"]: {w0: 5.0}, w0: {w1: 5.0, w2: 4.0}, w1: {w0: 5.0, w2: 4.0},
+             w2: {USR: 5.0}}
+    model = markov_lm(len(fmt.tokenizer), chain, default={})
+    looping = generate_reply(model, fmt.vocab, prompt(fmt), GenerationSettings(max_new_tokens=6))[0]
+    assert looping[:4] == [w0, w1, w0, w1]
+    penalised = GenerationSettings(max_new_tokens=6, repetition_penalty=2.0)
+    assert generate_reply(model, fmt.vocab, prompt(fmt), penalised)[0][:4] == [w0, w1, w2, USR]
+
+    speech = {W["streaming_transcription"]: {AUDIO0 + 1: 5.0}, AUDIO0 + 1: {AUDIO0 + 1: 5.0, AUDIO0 + 2: 4.0}}
+    model = markov_lm(len(fmt.tokenizer), speech, default={})
+    held = GenerationSettings(max_new_tokens=5, structured=False, repetition_penalty=2.0)
+    assert generate_reply(model, fmt.vocab, prompt(fmt), held)[0] == [AUDIO0 + 1] * 5
+
+    brief = {W["streaming_transcription"]: {W["brief"]: 5.0, w2: 4.0}, W["brief"]: {USR: 5.0}}  # "brief" is in the prompt
+    model = markov_lm(len(fmt.tokenizer), brief, default={})
+    assert generate_reply(model, fmt.vocab, prompt(fmt), penalised)[0] == [W["brief"], USR]
 
 
 def test_speak_decodes_codes_with_a_decoder_and_is_empty_without_one():

@@ -180,3 +180,29 @@ def _dialogue(module, item):
     from audiorole.text.dialogues import from_eval_item
 
     return from_eval_item(item, module._systems()[item.character])
+
+
+def test_a_run_can_start_from_another_runs_adapter_and_exports_its_decoding(make_cfg, prepared, tmp_path):
+    """``model.init_from``: the LoRA starts at the given adapter's weights (e.g. a cast-wide run's), refused when
+    it does not fit; the export carries the decoding the run used (generation.json), which reply/app/eval read."""
+    import json
+
+    from audiorole.errors import AudioroleError
+
+    first = _perturbed(build(semantic_cfg(make_cfg, *prepared, ["model.generation.do_sample=true",
+                                                               "model.generation.repetition_penalty=1.3"]))[0])
+    adapter = first.export(tmp_path / "first") / "adapter"
+    saved = json.loads((adapter / "generation.json").read_text())
+    assert saved["do_sample"] is True and saved["repetition_penalty"] == 1.3
+    assert lora_lib.read_generation(adapter) == saved and lora_lib.read_generation(tmp_path) == {}
+
+    ids = torch.tensor([first.chat.prompt("You are Ann.", []) + [first.chat.vocab.audio_offset + 3] * 10])
+    started = build(semantic_cfg(make_cfg, *prepared, [f"model.init_from={adapter}"]))[0]
+    fresh = build(semantic_cfg(make_cfg, *prepared))[0]
+    with torch.no_grad():
+        torch.testing.assert_close(started.model(ids).logits, first.model(ids).logits)
+        assert not torch.allclose(fresh.model(ids).logits, first.model(ids).logits, atol=1e-4)
+    with pytest.raises(AudioroleError, match="does not fit this model.lora"):
+        build(semantic_cfg(make_cfg, *prepared, [f"model.init_from={adapter}", "model.lora.r=4"]))
+    with pytest.raises(AudioroleError, match="no adapter_model.safetensors"):
+        build(semantic_cfg(make_cfg, *prepared, [f"model.init_from={tmp_path}"]))

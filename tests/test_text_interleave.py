@@ -89,3 +89,25 @@ def test_text_leads_and_audio_follows_a_full_text_block_when_asked():
             grammar.step(kind)
             kinds.append(kind)
         assert _accepts(kinds, (3, 5))
+
+
+def test_with_text_resumes_a_full_text_block_is_continued_after_its_audio():
+    grammar = ReplyGrammar(3, 5, text_leads=True, text_resumes=True)
+    for kind in [TEXT] * 3 + [AUDIO] * 5:
+        grammar.step(kind)
+    assert grammar.allowed() == {TEXT, STOP}           # not more speech: the text had not ended
+    for kind in [TEXT] * 2 + [AUDIO]:                  # a short text block ends the text ...
+        grammar.step(kind)
+    for _ in range(12):
+        assert grammar.allowed() == {AUDIO, STOP}      # ... and the speech runs on to the end
+        grammar.step(AUDIO)
+    # Every walk is an interleaving whose text ended with a short block (or a stop).
+    rng = random.Random(2)
+    for _ in range(300):
+        grammar, kinds = ReplyGrammar(3, 5, text_leads=True, text_resumes=True), []
+        while len(kinds) < 40 and (kind := rng.choice(sorted(grammar.allowed()))) != STOP:
+            grammar.step(kind)
+            kinds.append(kind)
+        assert _accepts(kinds, (3, 5))
+        walk = "".join("t" if k == TEXT else "a" for k in kinds)
+        assert "ttt" + "a" * 6 not in walk  # speech never outruns its block after a full text block

@@ -29,7 +29,8 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: reachable from others)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    parser.add_argument("--max-new-tokens", type=int, default=400, help="reply length cap for a trained LM")
+    parser.add_argument("--max-new-tokens", type=int,
+                        help="reply length cap for a trained LM (default: what its run used, generation.json)")
     return parser
 
 
@@ -44,13 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from audiorole.app import catalog as runs
     from audiorole.app.page import allowed_paths, build
-    from audiorole.models.lm.generate import GenerationSettings
 
     found = runs.find(args.logs or default_logs())
     for line in found.skipped:
         print(f"skipped {line}")
     print(found.problem() or f"characters: {', '.join(found.characters)}; evaluate runs: {len(found.eval_runs)}")
-    page = build(found, GenerationSettings(max_new_tokens=args.max_new_tokens))
+    page = build(found, {} if args.max_new_tokens is None else {"max_new_tokens": args.max_new_tokens})
     page.queue(default_concurrency_limit=1)  # one reply at a time: the models are shared
     page.launch(server_name=args.host, server_port=args.port, inbrowser=not args.no_browser, ssr_mode=False,
                 allowed_paths=allowed_paths(found), footer_links=[], quiet=False)

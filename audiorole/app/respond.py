@@ -40,9 +40,10 @@ def scene_text(turns) -> str:
 class Responder:
     """Answers as one character; ``mode`` says whether an LM writes the replies or retrieval finds them."""
 
-    def __init__(self, character: Character, generation=None):
+    def __init__(self, character: Character, generation: dict | None = None):
         self.character = character
-        self.generation = generation  # GenerationSettings for the LM; None: its defaults
+        # GenerationSettings fields overriding the adapter's own generation.json (the decoding its run validated)
+        self.generation = dict(generation or {})
         self._voice = self._lm = self._lines = None
 
     @property
@@ -89,19 +90,21 @@ class Responder:
         return self._generated(turns) if self.mode == "lm" else self._retrieved(turns)
 
     def _generated(self, turns) -> Reply:
-        from audiorole.models.lm.lora import load_adapter, read_chat
+        from audiorole.models.lm.generate import GenerationSettings
+        from audiorole.models.lm.lora import load_adapter, read_chat, read_generation
         from audiorole.reply import answer
         from audiorole.text.dialogues import system_prompts
 
         if self._lm is None:
-            model, tokenizer = load_adapter(self.character.adapter)
+            model, tokenizer = load_adapter(self.character.adapter, merge=True)
             series = self.character.series
             personas = system_prompts(series) if series is not None and (series / "characters.yaml").is_file() else {}
             system = personas.get(self.character.name, f"You are {self.character.name}.")
-            self._lm = (model, tokenizer, read_chat(self.character.adapter), system)
-        model, tokenizer, chat, system = self._lm
+            settings = GenerationSettings(**{**read_generation(self.character.adapter), **self.generation})
+            self._lm = (model, tokenizer, read_chat(self.character.adapter), system, settings)
+        model, tokenizer, chat, system, settings = self._lm
         decoder, vocoder = self.voice() if self.character.decoder is not None else (None, None)
-        text, _, wave = answer(model, tokenizer, chat, system, turns, settings=self.generation, decoder=decoder,
+        text, _, wave = answer(model, tokenizer, chat, system, turns, settings=settings, decoder=decoder,
                                vocoder=vocoder, n_steps=self.character.n_steps)
         rate = decoder.sample_rate if decoder is not None else 22050
         return Reply(text=text, wave=wave, sample_rate=rate, how="written by the trained LM")

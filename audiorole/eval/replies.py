@@ -20,7 +20,8 @@ from audiorole.errors import AudioroleError
 
 
 def _cell(text) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ").strip() or "(nothing)"
+    # Every line break Python knows (a model can write \x1c or \u2028 too) would split the table row.
+    return " ".join((text or "").replace("|", "\\|").splitlines()).strip() or "(nothing)"
 
 
 def first_replies(report: dict, n: int = 3, systems: list[str] | None = None) -> list[dict]:

@@ -85,9 +85,11 @@ def _add_counts(total: dict, counts: dict) -> None:
 
 
 def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]], samples_dir: Path | None = None,
-                 save_audio: int = 0) -> dict:
-    """Answer and score every character's items with one system; the system's block of the report."""
+                 save_audio: int = 0, training_lines: dict[str, list[str]] | None = None) -> dict:
+    """Answer and score every character's items with one system; the system's block of the report.
+    A system that writes its replies also gets their variety per character (``audiorole.eval.variety``)."""
     from audiorole.eval.samples import safe_name, write_samples
+    from audiorole.eval.variety import reply_variety
 
     name = system.name
     per_character, per_item, backends, counts = {}, [], {}, {}
@@ -106,6 +108,9 @@ def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]
                  ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items() if isinstance(v, float)))
         per_character[character] = {"metrics": dict(result.metrics), "items": len(items),
                                     "consistency": multi_turn_consistency(items, result.per_item)}
+        variety = reply_variety([o.text for o in outputs], (training_lines or {}).get(character, ()))
+        if variety is not None:
+            per_character[character]["variety"] = variety
         per_item += [dict(row, system=name) for row in result.per_item]
         backends.update(result.backends or {})
         _add_counts(counts, result.counts)
@@ -123,7 +128,7 @@ def score_system(evaluator, system, items_by_character: dict[str, list[EvalItem]
 
 def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, list[EvalItem]],
                      hours: dict[str, float] | None = None, out_dir: str | Path | None = None,
-                     save_audio: int = 0, compare=()) -> dict:
+                     save_audio: int = 0, compare=(), training_lines: dict[str, list[str]] | None = None) -> dict:
     """Score every system; the report that ``write_report`` writes. ``compare``: ``[[a, b], ...]`` pairs."""
     names = [s.name for s in systems]
     if not systems:
@@ -135,7 +140,7 @@ def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, lis
         raise AudioroleError(f"no held-out replies for {', '.join(empty)}; the character needs replies in more "
                              "scenes (see splits.json for the counts per part, stats.json for drops)")
     samples_dir = Path(out_dir) / "samples" if out_dir is not None else None
-    blocks = [score_system(evaluator, s, items_by_character, samples_dir, save_audio) for s in systems]
+    blocks = [score_system(evaluator, s, items_by_character, samples_dir, save_audio, training_lines) for s in systems]
     backends, counts = {}, {}
     for block in blocks:
         backends.update(block["backends"])
@@ -149,7 +154,8 @@ def evaluate_systems(evaluator, systems: list, items_by_character: dict[str, lis
 
 def flat_metrics(report: dict) -> dict[str, float]:
     """``<system>/<metric>`` (and ``_n``, ``_coverage``, ``_ci_low``, ``_ci_high``, ``_unscoreable``) over all
-    items, ``<system>/<character>/<metric>`` when several, consistency, and ``compare/<a>_vs_<b>/<metric>_diff``
+    items, ``<system>/<character>/<metric>`` when several, ``<system>/<character>/variety/<key>`` for systems
+    that write text, consistency, and ``compare/<a>_vs_<b>/<metric>_diff``
     (``_ci_low``, ``_ci_high``, ``_n``) over all items."""
     flat = {}
     several = len(report["characters"]) > 1
@@ -159,10 +165,12 @@ def flat_metrics(report: dict) -> dict[str, float]:
             flat[f"{name}/{key}"] = value
         for key in ("ap_std", "ap_msd", "cp_std", "cp_msd"):
             flat[f"{name}/consistency/{key}"] = block["consistency"].get(key)
-        if several:
-            for character, sub in block["per_character"].items():
+        for character, sub in block["per_character"].items():
+            if several:
                 for key, value in sub["metrics"].items():
                     flat[f"{name}/{character}/{key}"] = value
+            for key, value in (sub.get("variety") or {}).items():
+                flat[f"{name}/{character}/variety/{key}"] = value
     for row in report.get("comparisons") or ():
         if row["character"] == "all":
             base = f"compare/{row['a']}_vs_{row['b']}/{row['metric']}"
@@ -207,9 +215,11 @@ def run_evaluation(evaluator, systems: list, prepared_dir, series_dir, character
     characters = resolve_characters(characters, prepared_dir)
     check_held_out(systems, prepared_dir, part)
     items = load_items(prepared_dir, characters, part, max_items)
-    prepare_evaluator(evaluator, load_references(prepared_dir, series_dir))
+    references = load_references(prepared_dir, series_dir)
+    prepare_evaluator(evaluator, references)
     hours = training_hours(prepared_dir, characters, max_minutes, seed)
-    report = evaluate_systems(evaluator, systems, items, hours, out_dir, save_audio, compare)
+    report = evaluate_systems(evaluator, systems, items, hours, out_dir, save_audio, compare,
+                              references.training_lines)
     report["split"] = {"part": part, **load_splits(prepared_dir).identity}
     write_report(report, out_dir)
     return report

@@ -124,6 +124,21 @@ def _comparison_lines(report: dict) -> list[str]:
     return lines
 
 
+def _variety_lines(report: dict) -> list[str]:
+    rows = [(block["name"], character, sub["variety"]) for block in report["systems"]
+            for character, sub in block.get("per_character", {}).items() if sub.get("variety")]
+    if not rows:
+        return []
+    lines = ["", "## Reply variety", "",
+             "Systems that write their replies: distinct replies over replies (normalised text), and the share that "
+             "repeats one of the character's training replies verbatim (95 % interval).", "",
+             "| System | Character | Distinct | Copied from training | n |", "|---|---|---|---|---|"]
+    for name, character, v in rows:
+        lines.append(f"| {name} | {character} | {_fmt(v['distinct'], 2)} | {_fmt(v['copied'], 2)} "
+                     f"[{_fmt(v['copied_ci_low'], 2)}, {_fmt(v['copied_ci_high'], 2)}] | {v['n']} |")
+    return lines
+
+
 def markdown(report: dict) -> str:
     rows = result_rows(report)
     backends = report.get("backends") or {}
@@ -149,6 +164,7 @@ def markdown(report: dict) -> str:
     lines += _markdown_table(main if not several else rows, [("system", "System"), ("character", "Character")],
                              score_keys(rows), backends, cell=_coverage_cell)
     lines += _comparison_lines(report)
+    lines += _variety_lines(report)
     if backends:
         lines += ["", "Backends: " + ", ".join(f"{k}={v}" for k, v in sorted(backends.items())) + "."]
     return "\n".join(lines) + "\n"

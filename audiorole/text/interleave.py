@@ -44,11 +44,19 @@ class ReplyGrammar:
     before text resumes, so only the text can end first (its speech outlasts its
     text: 26 tokens are ~2 s, 13 text tokens ~3 s of speech). A weakly trained
     model otherwise tends to drop one of the two streams.
+
+    With ``text_resumes`` a full text block also promises more text: once its
+    audio block is full, text comes next, so the text ends only with a short
+    block (or a stop). A small LM cannot count to 26, and after 26 speech codes
+    it keeps emitting speech, which ended the text after its first 13 tokens.
+    The one reply ``interleave`` makes that this excludes, text of an exact
+    multiple of 13 tokens, costs one extra text token.
     """
 
     text_block: int = TEXT_BLOCK
     audio_block: int = AUDIO_BLOCK
     text_leads: bool = False
+    text_resumes: bool = False
     phase: str = TEXT
     run: int = 0
     text_done: bool = False
@@ -66,6 +74,8 @@ class ReplyGrammar:
                 return {AUDIO, STOP}
         if self.text_leads and self.phase == AUDIO and self.run < self.audio_block:
             return {AUDIO, STOP}
+        if self.text_resumes and self.phase == AUDIO and self.run >= self.audio_block:
+            return {TEXT, STOP}
         return {TEXT, AUDIO, STOP}
 
     def step(self, kind: str) -> None:

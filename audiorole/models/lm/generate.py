@@ -7,6 +7,7 @@ pattern of ``audiorole.text.interleave`` — so even an untrained model's output
 splits cleanly, and nothing but valid codes ever reaches the decoder.
 """
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,11 @@ class ReplyConstraint:
 
     def __init__(self, vocab: ChatVocab, model_vocab_size: int, prompt_length: int, structured: bool = True,
                  audio_limit: int | None = None, text_block: int = 13, audio_block: int = 26,
-                 text_leads: bool = True):
+                 text_leads: bool = True, text_resumes: bool = False):
         limit = vocab.n_audio if audio_limit is None else min(vocab.n_audio, int(audio_limit))
         self.vocab, self.prompt_length, self.structured = vocab, prompt_length, structured
         self.masks = _kind_masks(vocab, model_vocab_size, limit)
-        self.blocks = (text_block, audio_block, text_leads)
+        self.blocks = (text_block, audio_block, text_leads, text_resumes)
         self.grammars: list[ReplyGrammar] = []
         self.seen = 0
 
@@ -67,14 +68,48 @@ class ReplyConstraint:
         return scores.masked_fill(~allowed, float("-inf"))
 
 
+class TextRepetitionPenalty:
+    """A transformers logits processor: CTRL's repetition penalty on the reply's own *text* tokens only.
+
+    transformers' ``repetition_penalty`` divides the score of every token already in the sequence, the
+    prompt and the speech codes included; speech codes repeat by nature (a held vowel is one code many
+    times), so penalising them bends the speech. Here only text tokens the reply has already written
+    are penalised: a small LM stops looping on one phrase, and its speech is left as it was.
+    """
+
+    def __init__(self, vocab: ChatVocab, prompt_length: int, penalty: float):
+        if penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0 (1.0: off), got {penalty}")
+        self.vocab, self.prompt_length, self.penalty = vocab, prompt_length, float(penalty)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        reply = input_ids[:, self.prompt_length:]
+        if reply.shape[1] == 0 or self.penalty == 1.0:
+            return scores
+        v = self.vocab
+        text = (reply < v.audio_offset) | (reply >= v.audio_offset + v.n_audio)
+        for row in range(reply.shape[0]):
+            seen = torch.unique(reply[row][text[row]])
+            seen = seen[seen < scores.shape[1]]
+            if seen.numel():
+                picked = scores[row, seen]
+                scores[row, seen] = torch.where(picked > 0, picked / self.penalty, picked * self.penalty)
+        return scores
+
+
 @dataclass
 class GenerationSettings:
+    """How a reply is decoded (``model.generation``): greedy, or sampled (temperature, nucleus top-p,
+    seeded per reply), with a repetition penalty on the reply's text tokens (1.0: none)."""
+
     max_new_tokens: int = 400
     do_sample: bool = False
     temperature: float = 0.8
     top_p: float = 0.9
+    repetition_penalty: float = 1.0
     structured: bool = True
     text_leads: bool = True   # text opens the reply; a full text block is followed by audio (ReplyGrammar)
+    text_resumes: bool = False  # after a full text block and its audio block, text comes next (ReplyGrammar)
     seed: int = 0
 
 
@@ -102,6 +137,12 @@ class AudioCodeStreamer:
         pass
 
 
+def reply_seed(seed: int, prompt_ids: list[int]) -> int:
+    """A sampling seed for one prompt: ``seed`` and the prompt's ids, hashed (stable across runs and machines)."""
+    digest = zlib.crc32(np.asarray(prompt_ids, dtype="<i8").tobytes())
+    return (int(seed) * 1_000_003 + digest) % (2**63 - 1)
+
+
 def generate_reply(model, vocab: ChatVocab, prompt_ids: list[int], settings: GenerationSettings | None = None,
                    audio_limit: int | None = None, streamer: AudioCodeStreamer | None = None
                    ) -> tuple[list[int], ReplyParts]:
@@ -113,17 +154,25 @@ def generate_reply(model, vocab: ChatVocab, prompt_ids: list[int], settings: Gen
     input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
     constraint = ReplyConstraint(vocab, model.config.vocab_size if hasattr(model, "config") else vocab.size,
                                  len(prompt_ids), settings.structured, audio_limit,
-                                 text_leads=settings.text_leads)
+                                 text_leads=settings.text_leads, text_resumes=settings.text_resumes)
+    processors = [constraint]
+    if settings.repetition_penalty != 1.0:  # before the grammar's mask: -inf stays -inf either way
+        processors.insert(0, TextRepetitionPenalty(vocab, len(prompt_ids), settings.repetition_penalty))
     sampling = {"do_sample": True, "temperature": settings.temperature, "top_p": settings.top_p} if settings.do_sample \
         else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-    if settings.do_sample:
-        torch.manual_seed(settings.seed)
     was_training = model.training
     model.eval()
-    with torch.no_grad():
+    # Each reply draws from its own stream, seeded by the seed and the prompt, in a forked RNG: the same
+    # scene gives the same reply whatever was asked before it, different scenes do not share their draws
+    # (one seed for all would start every reply with the same choices), and a preview during training
+    # leaves the training RNG where it was.
+    devices = [device] if device.type == "cuda" else []
+    with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=settings.do_sample):
+        if settings.do_sample:
+            torch.manual_seed(reply_seed(settings.seed, prompt_ids))
         out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                              max_new_tokens=settings.max_new_tokens, eos_token_id=list(vocab.stop),
-                             pad_token_id=vocab.end_of_text, logits_processor=LogitsProcessorList([constraint]),
+                             pad_token_id=vocab.end_of_text, logits_processor=LogitsProcessorList(processors),
                              streamer=streamer, **sampling)
     model.train(was_training)
     generated = out[0, len(prompt_ids):].tolist()

@@ -27,17 +27,18 @@ def reply(model, tokenizer, chat: ChatFormat, dialogue: Dialogue, settings: Gene
 
 
 def respond(model, tokenizer, chat: ChatFormat, items: list[EvalItem], settings: GenerationSettings,
-            systems: dict[str, str], decoder=None, decoder_steps: int = 10, tokens=None) -> list[Output]:
+            systems: dict[str, str], decoder=None, decoder_steps: int = 10, tokens=None, vocoder=None) -> list[Output]:
     """ARP-Eval's ``System.respond``: text always; speech when a decoder is given (else a zero-length wave).
 
     ``systems``: each character's system prompt; ``tokens``: the dataset's token cache, read for the
-    context turns' speech codes when the chat format takes the scene as speech (``user_mode=speech``).
+    context turns' speech codes when the chat format takes the scene as speech (``user_mode=speech``);
+    ``vocoder``: mel -> wave (None: Griffin-Lim).
     """
     outputs = []
     for item in items:
         dialogue = from_eval_item(item, systems.get(item.character, ""), tokens if chat.user_mode == "speech" else None)
         text, parts = reply(model, tokenizer, chat, dialogue, settings, decoder)
-        wave = speak(parts.codes, decoder, n_steps=decoder_steps)
+        wave = speak(parts.codes, decoder, vocoder, n_steps=decoder_steps)
         rate = decoder.sample_rate if decoder is not None else SILENT_RATE
         outputs.append(Output(wave=np.asarray(wave, np.float32), sample_rate=rate, text=text))
     return outputs
