@@ -59,15 +59,16 @@ def log_facts(loggers, facts: dict) -> None:
 
 
 def log_eval_report(loggers, report: dict, metrics: dict) -> None:
-    """evaluate.py's results (the final report, on test items): metrics as ``test/…``, the results table,
-    backends and training hours."""
+    """evaluate.py's results: metrics as ``test/…`` on test items (``val/…`` when it scored the dev part, so a
+    selection run is never read as a reported one), the results table, backends and training hours."""
     from audiorole.eval.table import markdown, result_rows
 
+    prefix = "test" if (report.get("split") or {}).get("part", "test") == "test" else "val"
     rows = result_rows(report)
     columns = list(rows[0]) if rows else []
     for logger in loggers:
-        logger.log_metrics({f"test/{k}": v for k, v in metrics.items()})
-    log_table(loggers, "test/table", columns, [[r[c] for c in columns] for r in rows], markdown(report))
+        logger.log_metrics({f"{prefix}/{k}": v for k, v in metrics.items()})
+    log_table(loggers, f"{prefix}/table", columns, [[r[c] for c in columns] for r in rows], markdown(report))
     log_facts(loggers, {"arp_eval/backends": report["backends"],
                         "arp_eval/train_hours": {c: v["train_hours"] for c, v in report["characters"].items()}})
     for logger in loggers:

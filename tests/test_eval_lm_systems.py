@@ -176,3 +176,27 @@ def test_each_character_speaks_with_its_decoder_and_the_vocoder_beside_it(make_c
     assert system.trained_sources() == [str(adapter_dir), str(folder)]
     with pytest.raises(AudioroleError, match="no decoder for character"):
         LMReplies(adapter=str(adapter_dir), generation=settings, decoder={"otis": str(folder)}).respond(items)
+
+
+def test_replies_table_can_carry_the_saved_samples_as_mp3(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    run = tmp_path / "run"
+    rows = [{"id": f"ep1-s0{k}-t00", "character": "mara", "text": f"line {k}"} for k in range(3)]
+    report = {"systems": [{"name": "ground_truth", "per_item": rows},
+                          {"name": "lm", "per_item": [dict(r, text=f"said {k}") for k, r in enumerate(rows)]}]}
+    run.mkdir()
+    (run / "eval.json").write_text(json.dumps(report))
+    for k in range(2):  # save_audio=2: the third item has no clip
+        wav = run / "samples" / "lm" / "mara" / f"ep1-s0{k}-t00.wav"
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(wav, 0.1 * np.sin(np.arange(8000) / 9.0).astype(np.float32), 16000)
+    assert replies.main([str(run / "eval.json"), "--n", "3", "--audio", str(tmp_path / "mp3"),
+                         "--link-base", "samples/replies"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert sorted(p.name for p in (tmp_path / "mp3").iterdir()) == ["ep1-s00-t00_lm.mp3", "ep1-s01-t00_lm.mp3"]
+    assert table[2].endswith('said 0<br><audio controls preload="none" src="samples/replies/ep1-s00-t00_lm.mp3"></audio> |')
+    assert table[4] == "| ep1-s02-t00 | line 2 | said 2 |"
+    wave, rate = sf.read(tmp_path / "mp3" / "ep1-s00-t00_lm.mp3")
+    assert rate == 16000 and abs(len(wave) - 8000) < 2000

@@ -261,3 +261,19 @@ def test_a_decoder_trained_on_another_split_is_refused(prepared, decoder_dir, tm
         run_evaluation(ToneEvaluator(), [AcousticDecoder(str(corpus), n_steps=2)], prepared, DEMO_SERIES, ["mara"],
                        tmp_path / "d", max_items=1)
     assert "corpus: no record of the prepared dataset" in caplog.text
+
+
+@pytest.mark.parametrize("part, prefix", [("test", "test"), ("dev", "val")])
+def test_a_dev_part_run_logs_as_validation_not_as_test(tmp_path, part, prefix):
+    """Scores of the dev part (choosing a setting) are logged val/..., so a selection run is never read as a
+    reported test figure."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    from callbacks.logger_media import log_eval_report
+
+    logger = CSVLogger(tmp_path)
+    report = {"split": {"part": part}, "systems": [], "characters": {"mara": {"train_hours": 0.1}}, "backends": {}}
+    log_eval_report([logger], report, {"lm/cq": 0.5})
+    logged = list(csv.DictReader(open(f"{logger.log_dir}/metrics.csv")))
+    assert float(logged[0][f"{prefix}/lm/cq"]) == 0.5
+    assert any(k.startswith("test/") for k in logged[0]) is (part == "test")

@@ -5,6 +5,7 @@ Markov chain we write by hand): one-hot embeddings, zeroed attention and MLP
 outputs, and an lm_head holding the transition scores.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -167,3 +168,14 @@ def test_speak_decodes_codes_with_a_decoder_and_is_empty_without_one():
     assert wave.dtype == np.float32 and len(wave) > 0.4 * decoder.sample_rate
     assert speak(np.array([1, 2]), None).shape == (0,)
     assert speak(np.zeros(0, dtype=np.int64), decoder).shape == (0,)
+
+
+def test_a_reply_may_not_stop_before_its_speech_can_say_its_words(fmt):
+    """The model stops two codes after three words; asked for 2 codes per text token it speaks six first."""
+    chain = {**text_chain(3), W["w2"]: {AUDIO0 + 1: 5.0}, AUDIO0 + 1: {AUDIO0 + 2: 5.0},
+             AUDIO0 + 2: {USR: 5.0, AUDIO0 + 1: 1.0}}
+    model = markov_lm(len(fmt.tokenizer), chain, default={})
+    quick = generate_reply(model, fmt.vocab, prompt(fmt), GREEDY)[1]
+    assert len(quick.text_ids) == 3 and len(quick.codes) == 2 and quick.stopped
+    patient = generate_reply(model, fmt.vocab, prompt(fmt), dataclasses.replace(GREEDY, min_audio_per_text=2.0))[1]
+    assert len(patient.text_ids) == 3 and len(patient.codes) == 6 and patient.stopped

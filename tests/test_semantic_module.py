@@ -206,3 +206,16 @@ def test_a_run_can_start_from_another_runs_adapter_and_exports_its_decoding(make
         build(semantic_cfg(make_cfg, *prepared, [f"model.init_from={adapter}", "model.lora.r=4"]))
     with pytest.raises(AudioroleError, match="no adapter_model.safetensors"):
         build(semantic_cfg(make_cfg, *prepared, [f"model.init_from={tmp_path}"]))
+
+
+def test_answering_with_a_merged_copy_says_the_same_and_leaves_the_training_model(make_cfg, prepared):
+    from peft import PeftModel
+
+    items = held_out_items(prepared[0], "ann", part="dev")[:2]
+    module = _perturbed(build(semantic_cfg(make_cfg, *prepared, ["model.merge_to_answer=false"]))[0])
+    merging = build(semantic_cfg(make_cfg, *prepared, ["model.merge_to_answer=true"]))[0]
+    merging.model.load_state_dict(module.model.state_dict())
+    copy_ = merging.answering_model()
+    assert not isinstance(copy_, PeftModel) and module.answering_model() is module.model
+    assert [o.text for o in merging.respond(items)] == [o.text for o in module.respond(items)]
+    assert isinstance(merging.model, PeftModel) and lora_lib.trainable_names(merging.model)

@@ -30,16 +30,23 @@ def _kind_masks(vocab: ChatVocab, size: int, audio_limit: int) -> dict[str, torc
 
 
 class ReplyConstraint:
-    """A transformers logits processor: allowed kinds only (and the interleave pattern when ``structured``)."""
+    """A transformers logits processor: allowed kinds only (and the interleave pattern when ``structured``).
+
+    ``min_audio_per_text``: the reply may not stop before it holds at least this many speech codes per text
+    token, so its speech is long enough to say its words (a small LM tends to stop a few codes after its text
+    ends; natural English at 12.5 codes/s runs about 3-4 codes per text token).
+    """
 
     def __init__(self, vocab: ChatVocab, model_vocab_size: int, prompt_length: int, structured: bool = True,
                  audio_limit: int | None = None, text_block: int = 13, audio_block: int = 26,
-                 text_leads: bool = True, text_resumes: bool = False):
+                 text_leads: bool = True, text_resumes: bool = False, min_audio_per_text: float = 0.0):
         limit = vocab.n_audio if audio_limit is None else min(vocab.n_audio, int(audio_limit))
         self.vocab, self.prompt_length, self.structured = vocab, prompt_length, structured
         self.masks = _kind_masks(vocab, model_vocab_size, limit)
         self.blocks = (text_block, audio_block, text_leads, text_resumes)
+        self.min_audio_per_text = float(min_audio_per_text)
         self.grammars: list[ReplyGrammar] = []
+        self.counts: list[dict[str, int]] = []
         self.seen = 0
 
     def _kind(self, index: int) -> str:
@@ -50,6 +57,7 @@ class ReplyConstraint:
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if not self.grammars:
             self.grammars = [ReplyGrammar(*self.blocks) for _ in range(input_ids.shape[0])]
+            self.counts = [{TEXT: 0, AUDIO: 0} for _ in range(input_ids.shape[0])]
             self.seen = self.prompt_length
         # Feed the tokens generated since the last call (one per step) to each row's grammar.
         for position in range(self.seen, input_ids.shape[1]):
@@ -57,12 +65,16 @@ class ReplyConstraint:
                 kind = self._kind(int(input_ids[row, position]))
                 if kind != STOP and kind in grammar.allowed():
                     grammar.step(kind)
+                    self.counts[row][kind] += 1
         self.seen = input_ids.shape[1]
         if next(iter(self.masks.values())).device != scores.device:
             self.masks = {k: m.to(scores.device) for k, m in self.masks.items()}
         allowed = torch.zeros_like(scores, dtype=torch.bool)
         for row, grammar in enumerate(self.grammars):
             kinds = grammar.allowed() if self.structured else {TEXT, AUDIO, STOP}
+            counts = self.counts[row]
+            if counts[AUDIO] < self.min_audio_per_text * counts[TEXT] and kinds - {STOP}:
+                kinds = kinds - {STOP}  # too little speech for its words yet
             for kind in kinds:
                 allowed[row] |= self.masks[kind][: scores.shape[1]]
         return scores.masked_fill(~allowed, float("-inf"))
@@ -110,6 +122,7 @@ class GenerationSettings:
     structured: bool = True
     text_leads: bool = True   # text opens the reply; a full text block is followed by audio (ReplyGrammar)
     text_resumes: bool = False  # after a full text block and its audio block, text comes next (ReplyGrammar)
+    min_audio_per_text: float = 0.0  # no stop before this many speech codes per text token (ReplyConstraint)
     seed: int = 0
 
 
@@ -154,7 +167,8 @@ def generate_reply(model, vocab: ChatVocab, prompt_ids: list[int], settings: Gen
     input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
     constraint = ReplyConstraint(vocab, model.config.vocab_size if hasattr(model, "config") else vocab.size,
                                  len(prompt_ids), settings.structured, audio_limit,
-                                 text_leads=settings.text_leads, text_resumes=settings.text_resumes)
+                                 text_leads=settings.text_leads, text_resumes=settings.text_resumes,
+                                 min_audio_per_text=settings.min_audio_per_text)
     processors = [constraint]
     if settings.repetition_penalty != 1.0:  # before the grammar's mask: -inf stays -inf either way
         processors.insert(0, TextRepetitionPenalty(vocab, len(prompt_ids), settings.repetition_penalty))
