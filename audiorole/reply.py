@@ -2,7 +2,7 @@
 
     python -m audiorole.reply --adapter logs/train/runs/<run>/lm/adapter --decoder <acoustic run>/decoder \\
         --series audiorole/demo/series --character otis --context "mara: Cast off. Mind the shoals." --out reply.wav
-    python -m audiorole.reply --model <run>/lm/merged --system "You are ..." --context "..." --out reply.wav [--sample]
+    python -m audiorole.reply --model <run>/lm/merged --system "You are ..." --context "..." --out reply.wav [--no-sample]
 
 ``--context`` holds the previous turns, one "speaker: line" per line. A model
 trained on spoken context (chat user_mode=speech) takes ``--context-audio``
@@ -10,7 +10,10 @@ files instead, tokenized with ``--tokenizer``. Writes the wav (when a
 ``--decoder`` is given) and the reply's text beside it (``.txt``). With
 ``--stream`` speech is synthesised block by block while the reply is still
 being generated (GLM-4-Voice's streaming), so the first audio is ready
-before the whole reply is decoded.
+before the whole reply is decoded. Decoding follows the model folder's
+``generation.json`` (what its training run validated with); ``--sample`` /
+``--no-sample``, ``--temperature``, ``--top-p``, ``--repetition-penalty``, ``--seed``
+and ``--max-new-tokens`` override one field each.
 """
 
 import argparse

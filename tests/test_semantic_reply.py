@@ -90,3 +90,25 @@ def test_bad_input_is_one_line_error(tmp_path, capsys):
     assert "not a transformers model folder" in capsys.readouterr().err
     assert reply.main(["--model", str(tmp_path), "--out", str(tmp_path / "r.wav")]) == 2
     assert "--system TEXT, or --series DIR --character NAME" in capsys.readouterr().err
+
+
+def test_decoding_starts_from_the_models_generation_json_and_flags_override(tmp_path):
+    import argparse
+    import json
+
+    from audiorole.reply import decoding
+
+    (tmp_path / "generation.json").write_text(json.dumps({"do_sample": True, "temperature": 0.7, "top_p": 0.9,
+                                                          "max_new_tokens": 160, "text_resumes": True}))
+
+    def args(**given):
+        base = dict(adapter=str(tmp_path), model=None, sample=None, temperature=None, top_p=None,
+                    repetition_penalty=None, max_new_tokens=None, seed=None)
+        return argparse.Namespace(**{**base, **given})
+
+    saved = decoding(args())
+    assert saved.do_sample and saved.temperature == 0.7 and saved.text_resumes and saved.max_new_tokens == 160
+    greedy = decoding(args(sample=False, max_new_tokens=40, repetition_penalty=1.2))
+    assert not greedy.do_sample and greedy.max_new_tokens == 40 and greedy.repetition_penalty == 1.2
+    older = decoding(args(adapter=str(tmp_path / "older")))  # an export from before generation.json: greedy
+    assert not older.do_sample and older.max_new_tokens == 600
