@@ -17,7 +17,7 @@ def errors(proc: subprocess.CompletedProcess) -> list[str]:
     return [line for line in (proc.stdout + proc.stderr).splitlines() if "ERROR" in line or line.startswith("error")]
 
 
-@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
+@pytest.mark.parametrize("script", [pytest.param("train.py", marks=pytest.mark.slow), "evaluate.py"])
 def test_missing_series_is_one_line_naming_the_folder(tmp_path, script):
     proc = run(script, "stage=acoustic", "character=tyrion", tmp_path=tmp_path)
     assert proc.returncode == 2, proc.stderr
@@ -27,6 +27,7 @@ def test_missing_series_is_one_line_naming_the_folder(tmp_path, script):
     assert "data.series_dir" in line
 
 
+@pytest.mark.slow  # a train.py subprocess (~9 s on 2 cores); the fast suite keeps the evaluate.py case below
 def test_missing_required_values_are_named(tmp_path):
     proc = run("train.py", "data=series", "character=custom", tmp_path=tmp_path)
     assert proc.returncode == 2
@@ -35,7 +36,7 @@ def test_missing_required_values_are_named(tmp_path):
 
 
 @pytest.mark.parametrize("override, expected", [
-    ("character=nobody", "Could not find 'character/nobody'"),
+    pytest.param("character=nobody", "Could not find 'character/nobody'", marks=pytest.mark.slow),
     # The same path as the first (Hydra's own message, cut to one line): with the slow tests, for the fast suite's budget.
     pytest.param("trainer.max_epoch=3", "Key 'max_epoch' is not in struct", marks=pytest.mark.slow),
 ])
@@ -47,6 +48,7 @@ def test_config_mistakes_are_short(tmp_path, override, expected):
     assert len(out.splitlines()) < 25
 
 
+@pytest.mark.slow  # a train.py subprocess that composes a real series (~12 s on 2 cores)
 def test_unknown_character_of_a_real_series(tmp_path):
     series = ROOT / "audiorole" / "demo" / "series"
     proc = run("train.py", "character=custom", "character.name=nobody", f"data.series_dir={series}", tmp_path=tmp_path)

@@ -159,6 +159,7 @@ def test_bad_calls_fail_with_one_line_errors(evaluator, data, tmp_path):
     assert set(fresh.metrics().keys()) == {"ap", "aq"}
 
 
+@pytest.mark.slow  # Whisper and espeak-ng on real speech (~6 s); runs with the slow tests in CI
 def test_intelligibility_hears_the_words_and_not_the_voice(data, tmp_path):
     """WER / CER of the speech against the text: real lines score low, another line's audio and noise high."""
     import hydra

@@ -92,6 +92,7 @@ def _run_script(series, out, log, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, **kw)
 
 
+@pytest.mark.slow  # a killed prepare subprocess and its rerun (~7 s); runs with the slow tests in CI
 def test_sigkill_then_rerun_finishes_with_the_same_results(series, tmp_path):
     log = tmp_path / "calls.log"
     reference = _run_script(series, tmp_path / "ref", tmp_path / "ref.log").communicate(timeout=120)[0]

@@ -110,6 +110,7 @@ def test_selection_and_references_ignore_test_replies(clean, tmp_path):
     assert not same_selection(select(clean, tmp_path / "c"), select(dev_bad, tmp_path / "d"))
 
 
+@pytest.mark.slow  # fits a tokenizer twice (~4 s); runs with the slow tests in CI
 def test_tokenizer_fit_ignores_test_replies(clean, tmp_path):
     from audiorole.prep.run import train_audio
     from audiorole.tokenizers.offline_fit import fit_or_load

@@ -104,6 +104,7 @@ def test_deterministic_across_instances(tok, ckpt):
     assert other.fingerprint == tok.fingerprint
 
 
+@pytest.mark.slow  # a second Python process (~4 s); runs with the slow tests in CI
 def test_fingerprint_stable_across_processes(tok, ckpt):
     code = ("import sys; from audiorole.tokenizers import GLM4VoiceTokenizer; "
             "print(GLM4VoiceTokenizer(sys.argv[1]).fingerprint)")

@@ -172,6 +172,7 @@ def test_ctc_training_moves_the_loss_through_the_quantiser():
     assert usage(codes, 32)[0] >= 4  # not collapsed onto one code
 
 
+@pytest.mark.slow  # trains a tokenizer through the CLI (~4 s); runs with the slow tests in CI
 def test_cli_trains_a_tokenizer_folder_from_a_corpus(corpus, tmp_path):
     """``python -m audiorole.tokenizers.train_supervised`` on a corpus folder (noise clips: the run, not
     its quality, is tested) writes a folder ``tokenizer=folder`` loads, with what it measured."""
