@@ -33,8 +33,8 @@ class ReplyConstraint:
     """A transformers logits processor: allowed kinds only (and the interleave pattern when ``structured``).
 
     ``min_audio_per_text``: the reply may not stop before it holds at least this many speech codes per text
-    token, so its speech is long enough to say its words (a small LM tends to stop a few codes after its text
-    ends; natural English at 12.5 codes/s runs about 3-4 codes per text token).
+    token, so its speech is long enough to say its words (a small LM tends to stop a few codes after its
+    text ends).
     """
 
     def __init__(self, vocab: ChatVocab, model_vocab_size: int, prompt_length: int, structured: bool = True,
