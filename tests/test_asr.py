@@ -304,3 +304,20 @@ def test_min_window_seconds_out_of_range_is_one_line(value):
     with pytest.raises(AudioroleError, match="min_window_seconds") as e:
         WhisperXTranscriber(min_window_seconds=value)
     assert "\n" not in str(e.value)
+
+
+@needs_espeak
+@needs_ffmpeg
+def test_text_logprob_finds_the_spoken_text_even_under_noise(transcriber, speech):
+    """The subtitle check's score: the words said outscore another line and the line with words changed or
+    dropped, in clean audio and at 0 dB white noise (where free decoding loses words)."""
+    a, _ = speech
+    noisy = a + np.random.default_rng(0).normal(0, float(np.sqrt(np.mean(a ** 2))), a.shape).astype(np.float32)
+    changed = "I will meet you at the harbour tomorrow evening."
+    dropped = "I will meet you tomorrow."
+    for clip in (a, noisy):
+        said, other, chg, drop = transcriber.text_logprob([clip] * 4, [SENTENCE, OTHER, changed, dropped])
+        assert said > max(other, chg, drop) + 0.5, (said, other, chg, drop)
+    assert transcriber.text_logprob([a, a, np.zeros(SR * 31, np.float32)], [SENTENCE, " ", SENTENCE])[1:] == [None, None]
+    with pytest.raises(AudioroleError, match="16000 Hz"):
+        transcriber.text_logprob([a], [SENTENCE], 8000)

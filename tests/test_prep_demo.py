@@ -31,7 +31,8 @@ def test_demo_meets_the_quality_targets(prepared):
     every = report["by_regime"]["all"]
     assert max(e["der"] for e in report["episodes"].values()) <= 0.10
     assert every["precision_kept"] >= 0.95
-    assert every["wer_kept"] <= 0.15
+    assert every["wer_kept_text"] <= 0.15  # the text the dataset carries (the subtitle where the check kept a reply)
+    assert every["wer_kept_text"] <= every["wer_kept"]  # the demo's subtitles are its script
     stats = result.stats
     assert set(stats["per_character"]) == {"mara", "otis", "june"}
     assert all(c["seconds"] >= 240 for c in stats["per_character"].values()), stats["per_character"]

@@ -87,6 +87,24 @@ def test_decide_voiceprint_needs_level_and_gap():
     assert _attr().decide("A", unit([0.05, 1, 0]), prints, {"mara": 0.5})["character"] == "otis"
 
 
+def test_centring_stops_a_voiceprint_close_to_everyone_from_winning():
+    # "nell" sits close to every voice of the episode (a hub): raw cosine gives her clusters B and C,
+    # which are abel and cato (0.88 against 0.77).
+    prints = {"nell": unit([1, 0.8, 0.8, 0]), "abel": unit([0, 1, 0, 0.5]), "cato": unit([0, 0, 1, 0.5])}
+    embs = {"A": unit([1, 0.2, 0.2, 0]), "B": unit([0.5, 1, 0.3, 0]), "C": unit([0.5, 0.3, 1, 0])}
+    raw, centred = _attr(center_similarities=False), _attr()
+    cohort = centred.cohort_means(embs, prints)
+    assert raw.cohort_means(embs, prints) == {"nell": 0.0, "abel": 0.0, "cato": 0.0}
+    assert raw.decide("B", embs["B"], prints, {})["character"] == "nell"
+    picks = {c: centred.decide(c, e, prints, {}, cohort)["character"] for c, e in embs.items()}
+    assert picks == {"A": "nell", "B": "abel", "C": "cato"}
+    # One cluster alone has no cohort: raw similarities decide.
+    assert centred.cohort_means({"A": embs["A"]}, prints) == {"nell": 0.0, "abel": 0.0, "cato": 0.0}
+    # The level rule stays on the raw similarity.
+    far = {"A": unit([0, 0, 0, 1]), "B": embs["B"]}
+    assert centred.decide("A", far["A"], prints, {}, centred.cohort_means(far, prints))["character"] is None
+
+
 def test_split_scenes_at_long_pauses_even_with_overlap():
     turns = [Turn(0, 5, "A"), Turn(1, 2, "B"), Turn(5.5, 6, "B"), Turn(9, 10, "A")]
     scenes = split_scenes(turns, scene_gap=2.0)

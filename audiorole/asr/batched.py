@@ -103,6 +103,18 @@ class BatchDecoder:
                 out[i] = r
         return out
 
+    def text_logprob(self, windows: list[np.ndarray], texts: list[str], language: str | None) -> list[float]:
+        """Mean log-probability per token of each ``text`` (and the end of text) read from its window,
+        teacher-forced: how likely Whisper finds exactly these words in the audio. Free decoding in
+        noise can miss words that are there; a given text that is there still scores high, and a
+        text that is not (another line, a third of its words changed or dropped) scores far lower."""
+        tokenizer = self.tokenizer(language if language and self.model.model.is_multilingual else "en")
+        feats, frames = zip(*(_features(self.model, w) for w in windows))
+        encoded = self.model.encode(np.stack(feats))
+        tokens = [tokenizer.encode(" " + t.strip()) for t in texts]
+        results = self.model.model.align(encoded, tokenizer.sot_sequence, tokens, list(frames))
+        return [float(np.mean(np.log(np.maximum(np.asarray(r.text_token_probs, dtype=float), 1e-12)))) for r in results]
+
     def _batch(self, windows, feats, language: str | None) -> list[WindowResult]:
         model = self.model
         feats, frames = zip(*feats)

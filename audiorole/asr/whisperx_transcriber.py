@@ -213,6 +213,22 @@ class WhisperXTranscriber:
             out.append(Transcript(segments=segments, **out_lang[i]))
         return out
 
+    def text_logprob(self, waves: list[np.ndarray], texts: list[str], sample_rate: int = SAMPLE_RATE) -> list[float | None]:
+        """How likely each text is as the words of its clip (``BatchDecoder.text_logprob``), ``batch_size``
+        clips at a time; ``None`` for a clip longer than one 30 s window or without text."""
+        if sample_rate != SAMPLE_RATE:
+            raise AudioroleError(f"asr needs {SAMPLE_RATE} Hz audio, got {sample_rate}; "
+                                 "load it with audiorole.audio.decode.load_audio(path, 16000)")
+        decoder = self._load()
+        todo = [i for i, (w, t) in enumerate(zip(waves, texts)) if t and t.strip() and 0 < len(w) <= WINDOW_S * SAMPLE_RATE]
+        out: list[float | None] = [None] * len(waves)
+        for b in range(0, len(todo), self.batch_size):
+            idx = todo[b:b + self.batch_size]
+            scores = decoder.text_logprob([self._check(waves[i]) for i in idx], [texts[i] for i in idx], self.language)
+            for i, score in zip(idx, scores):
+                out[i] = round(score, 4)
+        return out
+
     def _decode(self, windows):
         """Each window alone; windows sorted by length so a batch holds similar ones."""
         order = sorted(range(len(windows)), key=lambda i: len(windows[i][2]))

@@ -10,7 +10,13 @@ same name in every episode. Decision per cluster:
 2. Otherwise the voiceprint: best cosine to a character centroid, accepted only
    if it clears ``min_similarity`` and beats the runner-up by ``min_gap``. A
    relative gap is the robust part: absolute similarities drop with noise while
-   non-cast voices stay close to cast voices (docs/design.md §9).
+   non-cast voices stay close to cast voices (docs/design.md §9). With
+   ``center_similarities`` the gap is taken after subtracting, per character, its
+   mean similarity over the episode's clusters (score normalisation with the
+   episode's own voices as the cohort): a character whose voiceprint sits close
+   to every voice of the episode (in noise, or among synthetic voices that all
+   sound alike to the embedder) then stops winning clusters that are not it, and
+   the one cluster that is it stands out (docs/condition_grid.md).
 3. Two clusters may be the same character (diarization over-split a voice),
    but only if their own voiceprints agree (``min_cluster_agreement``);
    otherwise the one less like the character is a different voice: ``unknown``.
@@ -78,7 +84,7 @@ class Attribute:
     def __init__(self, embedder, min_similarity: float = 0.5, min_gap: float = 0.03,
                  subtitle_min_seconds: float = 2.0, subtitle_min_share: float = 0.6,
                  min_cluster_agreement: float = 0.75, max_turns_per_cluster: int = 12,
-                 min_turn_seconds: float = 1.0, merge_gap: float = 0.5):
+                 min_turn_seconds: float = 1.0, merge_gap: float = 0.5, center_similarities: bool = True):
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.min_gap = min_gap
@@ -88,6 +94,7 @@ class Attribute:
         self.max_turns_per_cluster = max_turns_per_cluster
         self.min_turn_seconds = min_turn_seconds
         self.merge_gap = merge_gap
+        self.center_similarities = center_similarities
         self._prints: dict[str, dict[str, np.ndarray]] = {}
 
     def voiceprints(self, series) -> dict[str, np.ndarray]:
@@ -112,8 +119,14 @@ class Attribute:
                 prints[cluster] = mean / (np.linalg.norm(mean) + 1e-12)
         return prints
 
+    def cohort_means(self, embs: dict[str, np.ndarray], prints: dict[str, np.ndarray]) -> dict[str, float]:
+        """Each character's mean similarity over the episode's clusters (zeros unless centring applies)."""
+        if not self.center_similarities or len(embs) < 2:
+            return {name: 0.0 for name in prints}
+        return {name: float(np.mean([e @ p for e in embs.values()])) for name, p in prints.items()}
+
     def decide(self, cluster: str, emb: np.ndarray | None, prints: dict[str, np.ndarray],
-               votes: dict[str, float]) -> dict:
+               votes: dict[str, float], cohort: dict[str, float] | None = None) -> dict:
         decision = {"character": None, "by": "unknown", "similarity": {}, "votes": dict(votes)}
         total = sum(votes.values())
         if total >= self.subtitle_min_seconds:
@@ -123,10 +136,11 @@ class Attribute:
         if emb is not None and prints:
             sims = {name: float(emb @ p) for name, p in prints.items()}
             decision["similarity"] = sims
-            ranked = sorted(sims.items(), key=lambda kv: -kv[1])
+            scores = {name: sim - (cohort or {}).get(name, 0.0) for name, sim in sims.items()}
+            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
             best, top = ranked[0]
-            second = ranked[1][1] if len(ranked) > 1 else -1.0
-            if decision["by"] == "unknown" and top >= self.min_similarity and top - second >= self.min_gap:
+            second = ranked[1][1] if len(ranked) > 1 else -np.inf
+            if decision["by"] == "unknown" and sims[best] >= self.min_similarity and top - second >= self.min_gap:
                 decision.update(character=best, by="voiceprint")
         return decision
 
@@ -163,7 +177,8 @@ class Attribute:
         attach_subtitles(turns, cues)
         cluster_embs = self.cluster_prints(wave, sr, turns)
         prints = self.voiceprints(ctx.series)
-        clusters = {c: self.decide(c, cluster_embs.get(c), prints, votes.get(c, {})) for c in sorted({t.cluster for t in turns})}
+        cohort = self.cohort_means(cluster_embs, prints)
+        clusters = {c: self.decide(c, cluster_embs.get(c), prints, votes.get(c, {}), cohort) for c in sorted({t.cluster for t in turns})}
         self.reconcile(clusters, cluster_embs)
         for turn in turns:
             turn.character = clusters[turn.cluster]["character"]

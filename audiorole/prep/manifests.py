@@ -29,6 +29,8 @@ def reply_supervision(sample: dict):
             "source_start": sample["start"], "source_end": sample["end"],
             "dnsmos": sample.get("dnsmos"), "subtitle": sample.get("subtitle"),
             "overlap": sample.get("overlap"), "clipped": sample.get("clipped"), "context": sample.get("context", []),
+            # Set when the subtitle check kept the reply: its text is the subtitle, found in the audio.
+            **{k: sample[k] for k in ("text_source", "asr_text", "subtitle_logprob") if sample.get(k) is not None},
         },
     )
 

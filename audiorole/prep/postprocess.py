@@ -4,6 +4,10 @@ Whether enhancement runs before the quality filter is a config choice
 (``enhance_first``): the paper's ablation found enhancement raises acoustic
 quality but may cost voice similarity, and filtering on enhanced audio keeps
 more replies.
+
+With a ``subtitle_check`` (``audiorole.prep.subtitle_check``), a reply the filter
+drops as a transcript mismatch gets a second look: kept, with the subtitle as its
+text, when the ASR model finds the subtitle in its audio.
 """
 
 import json
@@ -23,8 +27,10 @@ class Postprocess:
     name = "postprocess"
     reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
-    def __init__(self, filter: ReplyFilter, enhancer, quality, enhance_first: bool = True, sample_rate: int = 16000):
+    def __init__(self, filter: ReplyFilter, enhancer, quality, enhance_first: bool = True, sample_rate: int = 16000,
+                 subtitle_check=None):
         self.filter = filter
+        self.subtitle_check = subtitle_check
         self.enhancer = enhancer
         self.quality = quality
         self.enhance_first = enhance_first
@@ -41,6 +47,8 @@ class Postprocess:
             clip = wave[int(sample["start"] * sr): int(sample["end"] * sr)]
             sample["clipped"] = round(clipped_fraction(clip, full_scale), 5)
             reason = self.filter.reason(sample)
+            if reason == "transcript_mismatch" and self.subtitle_check is not None:
+                reason = self.subtitle_check.rescue(sample, clip, sr)
             if reason is not None:
                 dropped.append({**sample, "reason": reason})
                 continue
@@ -68,6 +76,7 @@ class Postprocess:
         write_json(out / "dropped.json", dropped)
         return {"kept": str(out / "kept.json"), "dropped": str(out / "dropped.json"),
                 "n_kept": len(kept), "n_dropped": len(dropped), "dnsmos_threshold": threshold,
+                "text_from_subtitle": sum(s.get("text_source") == "subtitle" for s in kept),
                 "enhancer": getattr(self.enhancer, "name", None), "quality": getattr(self.quality, "name", None)}
 
     def _write(self, clip, sr: int, path: Path, enhance: bool) -> int:

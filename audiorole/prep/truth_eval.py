@@ -15,7 +15,10 @@ speaker; ``unnamed``; ``none``: no subtitles), because subtitles drive attributi
   of it) by a reply of the right character, kept or merely attributed;
 - WER over all truth utterances: each episode's whole transcript (every turn,
   any speaker, in time order) against its whole script, so missed and
-  hallucinated speech count; and, as before, WER of kept replies.
+  hallucinated speech count; and, as before, WER of kept replies: of their ASR
+  text (``wer_kept``) and of the text the dataset carries (``wer_kept_text``),
+  which is the subtitle where the subtitle check kept a reply
+  (``kept_text_from_subtitle`` of them).
 
 The subtitle-based transcript filter compares ASR with the subtitles, and the
 demo's subtitles are its script: kept-reply scores are then partly true by
@@ -152,12 +155,13 @@ def _scores(episodes: list[str], kept, dropped, scripts, cast, der, prepared_dir
             by_episode[r["episode"]].append(r)
         return sum(any(r["character"] == u["speaker"] and covers(r, u) for r in by_episode[ep]) for ep, u in truth_turns)
 
-    refs, hyps = [], []  # kept replies against the utterances they cover
+    refs, hyps, carried = [], [], []  # kept replies against the utterances they cover
     for r in kept:
         covered = sorted((u for u in scripts[r["episode"]] if covers(r, u)), key=lambda u: u["start"])
         if covered:
             refs.append(" ".join(u["text"] for u in covered))
-            hyps.append(r["text"])
+            hyps.append(r.get("asr_text") or r["text"])  # what the ASR heard, also where the subtitle became the text
+            carried.append(r["text"])
     transcripts = {ep: read_jsonl(prepared_dir / "transcripts" / f"{ep}.jsonl") for ep in episodes}
     whole = [ep for ep in episodes if (prepared_dir / "transcripts" / f"{ep}.jsonl").is_file()]
     ders = [der[ep] for ep in episodes if ep in der]
@@ -175,6 +179,8 @@ def _scores(episodes: list[str], kept, dropped, scripts, cast, der, prepared_dir
                        [" ".join(t["text"] for t in sorted(transcripts[ep], key=lambda t: t["start"])) for ep in whole])
         if whole else None,
         "wer_kept": wer(refs, hyps) if refs else None,
+        "wer_kept_text": wer(refs, carried) if refs else None,
+        "kept_text_from_subtitle": sum(r.get("text_source") == "subtitle" for r in kept),
         **(_fate_scores([f for ep in episodes for f in fates[ep]])
            if fates is not None and all(ep in fates for ep in episodes) else {}),
     }
