@@ -43,7 +43,9 @@ def wrong_texts(subtitle: str, others: list[str], vocab: list[str], rng: random.
 
 
 def judged_replies(prepared: Path) -> list[dict]:
-    rows = [json.loads(line) for name in ("kept.jsonl", "dropped.jsonl") for line in open(prepared / name)]
+    from audiorole.prep.truth_eval import read_jsonl
+
+    rows = read_jsonl(prepared / "kept.jsonl") + read_jsonl(prepared / "dropped.jsonl")
     return [r for r in rows if r.get("subtitle") and r.get("reason") in (None, "transcript_mismatch", "low_dnsmos")]
 
 
