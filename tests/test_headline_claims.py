@@ -41,7 +41,9 @@ def per_character_run(tmp_path_factory, demo_prepared):
     out = tmp_path_factory.mktemp("per_character")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "train.py"), "-m", "experiment=per_character", f"paths.data_dir={demo_prepared[0]}",
-         f"paths.log_dir={out}/logs", "logger=csv"], capture_output=True, text=True, timeout=2400, cwd=out)
+         f"paths.log_dir={out}/logs", "logger=csv",
+         "test=false"],  # the claims below score the test part themselves (the run's own test step would repeat it)
+        capture_output=True, text=True, timeout=2400, cwd=out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     [sweep] = (out / "logs" / "per_character" / "multiruns").iterdir()
     import json
@@ -123,7 +125,7 @@ def test_trained_decoder_beats_untrained_and_other_characters_on_ap(per_characte
                # every character's lines in each other character's voice, both ways round
                AcousticDecoder({c: decoders[CAST[(k + 1) % 3]] for k, c in enumerate(CAST)}, name="decoder:next"),
                AcousticDecoder({c: decoders[CAST[(k + 2) % 3]] for k, c in enumerate(CAST)}, name="decoder:previous")]
-    cfg = compose_config("evaluate", ["eval=offline", "eval.metrics=[ap,wer]"], tmp_path)
+    cfg = compose_config("evaluate", ["eval=offline", "eval.metrics=[ap]"], tmp_path)  # the claim is AP's
     evaluator = hydra.utils.instantiate(cfg.eval)
     items = held_out(data_dir, CAST)
     prepare_evaluator(evaluator, load_references(data_dir, cfg.data.series_dir))
@@ -131,8 +133,7 @@ def test_trained_decoder_beats_untrained_and_other_characters_on_ap(per_characte
                               compare=[["decoder", "untrained"], ["decoder", "decoder:*"]])
     for block in report["systems"]:
         m = block["metrics"]
-        print(f"{block['name']}: AP {m['ap']:.3f} [{m['ap_ci_low']:.3f}, {m['ap_ci_high']:.3f}] n={m['ap_n']}, "
-              f"WER {m['wer']:.2f}")
+        print(f"{block['name']}: AP {m['ap']:.3f} [{m['ap_ci_low']:.3f}, {m['ap_ci_high']:.3f}] n={m['ap_n']}")
     rows = [r for r in report["comparisons"] if r["character"] == "all" and r["metric"] == "ap"]
     print_comparisons("paired AP differences over all held-out replies", rows)
     assert {r["b"] for r in rows} == {"untrained", "decoder:next", "decoder:previous"}
