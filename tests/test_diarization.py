@@ -270,3 +270,23 @@ def test_a_cluster_far_below_the_dialogue_is_background():
         a[Segment(start, end)] = label
     assert set(drop_background_clusters(a, levels, gap_db=8.0).labels()) == {"A", "B"}
     assert set(drop_background_clusters(a, levels, gap_db=15.0).labels()) == {"A", "B", "C"}
+
+
+def test_two_local_speakers_in_one_cluster_count_as_one_voice():
+    from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+    from audiorole.diarization.offline import cluster_count
+
+    frames = SlidingWindow(start=0.0, duration=0.5, step=0.5)
+    chunks = SlidingWindow(start=0.0, duration=5.0, step=5.0)  # two chunks side by side, 10 frames each
+    binarized = np.zeros((2, 10, 3), dtype=np.float32)
+    binarized[:, :, 0] = binarized[:, :, 1] = 1.0  # two local speakers at once in both chunks
+    binarized = SlidingWindowFeature(binarized, chunks)
+    count = SlidingWindowFeature(np.full((20, 1), 2, dtype=np.int8), frames)
+    # chunk 0: clustering put both in cluster 0 (one voice the segmentation doubled); chunk 1: two voices
+    hard = np.array([[0, 0, -2], [0, 1, -2]])
+    fixed = cluster_count(binarized, hard, count, frames).data[:, 0]
+    assert list(fixed[:10]) == [1] * 10 and list(fixed[10:]) == [2] * 10
+    # never above the segmentation's own count
+    one = SlidingWindowFeature(np.ones((20, 1), dtype=np.int8), frames)
+    assert cluster_count(binarized, hard, one, frames).data.max() == 1

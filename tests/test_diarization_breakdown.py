@@ -1,7 +1,7 @@
 import pytest
 from pyannote.core import Annotation, Segment
 
-from audiorole.diarization.breakdown import episode_parts, speaker_rows
+from audiorole.diarization.breakdown import episode_parts, false_overlap, speaker_rows
 
 
 def _annotation(turns):
@@ -30,6 +30,14 @@ def test_speaker_rows_say_where_false_alarm_sits():
     assert rows["C"][:2] == pytest.approx((8.0, 6.0)) and rows["C"][2] == [("extra", 2.0)]
 
 
+def test_false_overlap_counts_only_overlap_the_truth_lacks():
+    reference = _annotation([(0, 10, "mara"), (8, 20, "otis")])  # a real 2 s overlap at 8-10
+    # the real overlap found, and otis doubled by a second cluster for 4 s at 12-16
+    hypothesis = _annotation([(0, 10, "A"), (8, 20, "B"), (12, 16, "C")])
+    assert false_overlap(reference, hypothesis) == pytest.approx(100 * 4 / 20)
+    assert false_overlap(reference, _annotation([(0, 10, "A"), (8, 20, "B")])) == 0.0
+
+
 @pytest.mark.slow
 def test_cli_prints_each_demo_episode_with_its_parts(capsys):
     from audiorole.demo import DEMO_SERIES_DIR
@@ -41,5 +49,5 @@ def test_cli_prints_each_demo_episode_with_its_parts(capsys):
     rows = [line.split("|")[1:-1] for line in out.splitlines()[2:] if line.startswith("| demo")]
     assert [r[3].strip() for r in rows] == ["ep01", "ep02", "ep03"]
     for r in rows:
-        der, *parts = (float(c) for c in r[4:])
-        assert der <= 10.0 and der == pytest.approx(sum(parts), abs=0.2)
+        der, *parts, doubled = (float(c) for c in r[4:])
+        assert der <= 10.0 and der == pytest.approx(sum(parts), abs=0.2) and 0.0 <= doubled <= der

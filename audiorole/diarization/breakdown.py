@@ -46,6 +46,15 @@ def episode_parts(reference, hypothesis, collar: float) -> list[float]:
     return [100 * d["diarization error rate"]] + [100 * d[p] / total for p in PARTS]
 
 
+def false_overlap(reference, hypothesis) -> float:
+    """Seconds where the hypothesis has two or more speakers and the truth fewer, in % of the truth's
+    speech: a voice the diarizer doubles (two clusters at once) makes a clean turn look overlapped,
+    and the dataset's overlap rule then drops it."""
+    total = reference.get_timeline().support().duration() or 1.0
+    doubled = hypothesis.get_overlap().extrude(reference.get_overlap())
+    return 100 * doubled.duration() / total
+
+
 def speaker_rows(reference, hypothesis) -> list[tuple[str, float, float, list[tuple[str, float]]]]:
     """(label, seconds, seconds outside every truth turn, [(truth speaker, seconds)] most first) per hypothesis speaker."""
     speech = reference.get_timeline().support()
@@ -102,18 +111,22 @@ def _label(onset: float, setting: dict) -> str:
 
 
 def summary(rows: list[dict], grid: dict[tuple[str, str], dict]) -> str:
-    """Per setting: mean and worst DER and episodes over 15 %, overall and by SNR where the grid says."""
+    """Per setting: mean and worst DER, episodes over 15 % and mean false overlap, overall and by SNR
+    where the grid says."""
     from collections import defaultdict
 
-    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         snr = grid.get((r["series"], r["episode"]), {}).get("snr_db", "?")
-        groups[(r["setting"], "all")].append(r["der"])
-        groups[(r["setting"], "clean" if snr is None else f"{snr:g} dB" if snr != "?" else "?")].append(r["der"])
-    lines = ["| setting | SNR | episodes | DER mean % | DER max % | > 15 % |", "|---|---|---|---|---|---|"]
-    for (setting, snr), ders in groups.items():
+        groups[(r["setting"], "all")].append(r)
+        groups[(r["setting"], "clean" if snr is None else f"{snr:g} dB" if snr != "?" else "?")].append(r)
+    lines = ["| setting | SNR | episodes | DER mean % | DER max % | > 15 % | false overlap mean % |",
+             "|---|---|---|---|---|---|---|"]
+    for (setting, snr), group in groups.items():
+        ders = [r["der"] for r in group]
+        doubled = sum(r.get("false_overlap", 0.0) for r in group) / len(group)
         lines.append(f"| {setting} | {snr} | {len(ders)} | {sum(ders) / len(ders):.1f} | {max(ders):.1f} | "
-                     f"{sum(d > 15 for d in ders)} |")
+                     f"{sum(d > 15 for d in ders)} | {doubled:.1f} |")
     return "\n".join(lines)
 
 
@@ -143,8 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         from audiorole.enhance.dfn3_onnx import DFN3Onnx
 
         enhancer = DFN3Onnx()
-    print("| series | audio | onset | episode | DER % | missed % | false alarm % | confusion % |\n"
-          "|---|---|---|---|---|---|---|---|")
+    print("| series | audio | onset | episode | DER % | missed % | false alarm % | confusion % | false overlap % |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     notes, rows, grid = [], [], {}
     for series in args.series:
         from audiorole.demo.grid import episode_rows
@@ -171,10 +184,11 @@ def main(argv: list[str] | None = None) -> None:
                         tuned = OfflineDiarizer(onset=onset, **setting)  # its features come from ``diarizer``
                         tuned._pipeline = diarizer.pipeline  # one model load; the settings apply in assemble
                         hypothesis = tuned.assemble(features, reference.uri)
-                        parts = episode_parts(reference, hypothesis, args.collar)
+                        parts = episode_parts(reference, hypothesis, args.collar) + [false_overlap(reference, hypothesis)]
                         label = _label(onset, setting)
                         rows.append({"series": name, "audio": audio, "setting": label, "episode": episode.stem,
                                      "der": parts[0], "missed": parts[1], "false_alarm": parts[2], "confusion": parts[3],
+                                     "false_overlap": parts[4],
                                      "speakers": len(hypothesis.labels()), "truth_speakers": len(reference.labels())})
                         cells = " | ".join(f"{v:.1f}" for v in parts)
                         print(f"| {name} | {audio} | {label} | {episode.stem} | {cells} |", flush=True)

@@ -58,6 +58,7 @@ class OfflineDiarizer:
         device: str = "cpu",
         feature_cache: str | None = None,  # folder keeping each input's segmentation and embeddings (sweeps)
         embedding_enhancer=None,  # ``enhancer(wave, sr) -> wave``: embed speakers from the enhanced input
+        count_clusters: bool = False,  # two local speakers of one chunk in one cluster count as one voice
     ):
         self.hop = float(hop)
         self.onset = float(onset)
@@ -77,6 +78,7 @@ class OfflineDiarizer:
         self.device = str(device)
         self.feature_cache = feature_cache
         self.embedding_enhancer = embedding_enhancer
+        self.count_clusters = bool(count_clusters)
         self._pipeline = None
 
     @property
@@ -199,6 +201,8 @@ class OfflineDiarizer:
                                      features.count.sliding_window)
         hard_clusters = hard_clusters.copy()
         hard_clusters[np.sum(features.binarized.data, axis=1) == 0] = -2  # inactive local speakers
+        if self.count_clusters:
+            count = cluster_count(features.binarized, hard_clusters, count, pipeline._segmentation.model.receptive_field)
         discrete = pipeline.reconstruct(features.segmentations, hard_clusters, count)
         annotation = pipeline.to_annotation(discrete, min_duration_on=0.0, min_duration_off=self.min_duration_off)
         annotation = drop_short_turns(annotation, self.min_segment_duration)
@@ -206,6 +210,30 @@ class OfflineDiarizer:
             annotation = drop_background_clusters(annotation, features.level_db, self.background_gap_db)
         annotation.uri = uri
         return relabel_by_first_turn(annotation)
+
+
+def cluster_count(binarized, hard_clusters: np.ndarray, count, frames):
+    """The instantaneous speaker count with each cluster counted once per chunk, never above ``count``.
+
+    In noise the segmentation often gives one voice two local speakers of a chunk at once; pyannote's
+    count then says two people talk, and the reconstruction hands the second place to whichever other
+    cluster scores next, so the voice's turn is marked overlapped by a voice that is not there. When
+    the clustering puts both local speakers in one cluster, they are one voice and count once."""
+    from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
+    from pyannote.core import SlidingWindowFeature
+
+    chunks, num_frames, _ = binarized.data.shape
+    distinct = np.zeros((chunks, num_frames, 1), dtype=np.float32)
+    for c in range(chunks):
+        for k in np.unique(hard_clusters[c]):
+            if k >= 0:
+                distinct[c, :, 0] += np.max(binarized.data[c][:, hard_clusters[c] == k], axis=1)
+    per_cluster = SpeakerDiarizationMixin.speaker_count(SlidingWindowFeature(distinct, binarized.sliding_window),
+                                                        frames, warm_up=(0.0, 0.0))
+    n = min(len(per_cluster.data), len(count.data))
+    data = count.data.copy()
+    data[:n] = np.minimum(data[:n], per_cluster.data[:n])
+    return type(count)(data.astype(np.int8), count.sliding_window)
 
 
 LEVEL_HOP = 0.1  # seconds per frame of ``frame_levels``

@@ -4,7 +4,7 @@ A scene ends at a long pause (no speech for ``scene_gap`` seconds). Each turn
 of a named character becomes a sample whose context is the preceding turns of
 the same scene (speaker, text, time span), up to ``max_context_turns``.
 
-With ``max_edge_trim`` > 0 a reply leaves out its overlapped start and end (up to
+With ``max_edge_trim`` > 0 (the default, 1 s) a reply leaves out its overlapped start and end (up to
 that many seconds each, ``turns.trim_overlapped_edges``) and the words spoken there:
 one speaker's tail under the next one's head is the usual overlap, and the clean
 rest of the turn is a reply the overlap rule would otherwise drop whole.
@@ -39,7 +39,7 @@ class Scenes:
     reads = ()  # no series-level input (registry, enrollment clips, subtitles)
 
     def __init__(self, scene_gap: float = 2.0, max_context_turns: int = 6, min_context_turns: int = 0,
-                 max_edge_trim: float = 0.0):
+                 max_edge_trim: float = 1.0):
         self.scene_gap = scene_gap
         self.max_context_turns = max_context_turns
         self.min_context_turns = min_context_turns
