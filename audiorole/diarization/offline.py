@@ -215,7 +215,7 @@ class OfflineDiarizer:
 def cluster_count(binarized, hard_clusters: np.ndarray, count, frames):
     """The instantaneous speaker count with each cluster counted once per chunk, never above ``count``.
 
-    In noise the segmentation often gives one voice two local speakers of a chunk at once; pyannote's
+    In noise the segmentation sometimes gives one voice two local speakers of a chunk at once; pyannote's
     count then says two people talk, and the reconstruction hands the second place to whichever other
     cluster scores next, so the voice's turn is marked overlapped by a voice that is not there. When
     the clustering puts both local speakers in one cluster, they are one voice and count once."""
